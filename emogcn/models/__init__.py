@@ -1,0 +1,21 @@
+"""Models: pluggable backbones (backbones.py), the label GCN (gcn.py), heads and EmotionModel
+(heads.py), and build_model (build.py), which puts them together for each variant."""
+
+from emogcn.models.backbones import BACKBONES, build_backbone, register_backbone
+from emogcn.models.build import VARIANTS, build_model
+from emogcn.models.gcn import GraphConvolution, LabelGCN
+from emogcn.models.heads import EmotionModel, GCNHead, MultiTaskHead, SingleTaskHead
+
+__all__ = [
+    "BACKBONES",
+    "VARIANTS",
+    "EmotionModel",
+    "GCNHead",
+    "GraphConvolution",
+    "LabelGCN",
+    "MultiTaskHead",
+    "SingleTaskHead",
+    "build_backbone",
+    "build_model",
+    "register_backbone",
+]

@@ -1,0 +1,79 @@
+"""The label-graph GCN of Emotion-GCN: node features in, one classifier weight row per node out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class GraphConvolution(nn.Module):
+    """One graph convolution (Kipf & Welling): support = X W, out = P support (+ bias).
+
+    P is the propagation matrix (N, N), passed in by the caller, which owns it as a fixed buffer.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # the original's init: uniform(-1/sqrt(out), 1/sqrt(out)), stdv from weight.size(1)
+        stdv = 1.0 / math.sqrt(self.weight.size(1))
+        with torch.no_grad():
+            self.weight.uniform_(-stdv, stdv)
+            if self.bias is not None:
+                self.bias.uniform_(-stdv, stdv)
+
+    def forward(self, x: torch.Tensor, propagation: torch.Tensor) -> torch.Tensor:
+        out = propagation @ (x @ self.weight)
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}, bias={self.bias is not None}"
+
+
+def as_float_matrix(value, what: str) -> torch.Tensor:
+    tensor = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+    if tensor.dim() != 2:
+        raise ValueError(f"LabelGCN: {what} must be a 2-D matrix, got shape {tuple(tensor.shape)}")
+    if not torch.isfinite(tensor.float()).all():
+        raise ValueError(f"LabelGCN: {what} holds non-finite values")
+    return tensor.detach().to(torch.float32).clone()
+
+
+class LabelGCN(nn.Module):
+    """Two graph convolutions F_in -> hidden -> out_dim without bias, LeakyReLU(0.2) between them.
+
+    node_features (N, F_in) and propagation (N, N) are buffers: saved in the state dict, moved with
+    .to(), never trained. `propagation` is the matrix applied on the left as given; for the original
+    graph that is A transposed (see emogcn.graph). forward() returns W (N, out_dim).
+    """
+
+    def __init__(self, node_features, propagation, hidden: int = 512, out_dim: int = 256):
+        super().__init__()
+        node_features = as_float_matrix(node_features, "node_features")
+        propagation = as_float_matrix(propagation, "propagation")
+        num_nodes = node_features.size(0)
+        if propagation.shape != (num_nodes, num_nodes):
+            raise ValueError(
+                f"LabelGCN: propagation has shape {tuple(propagation.shape)}, "
+                f"expected ({num_nodes}, {num_nodes}) for {num_nodes} nodes"
+            )
+        self.register_buffer("node_features", node_features)
+        self.register_buffer("propagation", propagation)
+        self.layer1 = GraphConvolution(node_features.size(1), hidden, bias=False)
+        self.act = nn.LeakyReLU(0.2)
+        self.layer2 = GraphConvolution(hidden, out_dim, bias=False)
+        self.num_nodes = num_nodes
+        self.out_dim = out_dim
+
+    def forward(self) -> torch.Tensor:
+        h = self.act(self.layer1(self.node_features, self.propagation))
+        return self.layer2(h, self.propagation)

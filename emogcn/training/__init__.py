@@ -1,0 +1,1 @@
+"""Training: losses (losses.py) and the training loop, shared by speech and faces."""

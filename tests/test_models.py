@@ -1,0 +1,233 @@
+"""Model family: backbones, label GCN, heads and build_model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from emogcn.models import BACKBONES, GraphConvolution, LabelGCN, build_backbone, build_model, register_backbone
+from emogcn.models.backbones import masked_mean_max
+
+FEAT_DIM = 20
+SMALL = {"channels": [4, 8], "embed_dim": 16, "dropout": 0.0}
+C, K = 4, 2
+
+
+def graph(num_nodes: int = C + K, feat: int = 12, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    feats = torch.randn(num_nodes, feat, generator=gen)
+    adj = torch.rand(num_nodes, num_nodes, generator=gen)
+    return feats, adj / adj.sum(dim=1, keepdim=True)
+
+
+def model(variant: str, **kwargs):
+    torch.manual_seed(0)
+    feats, prop = graph() if variant == "emotion_gcn" else (None, None)
+    return build_model(variant, "speech_cnn", FEAT_DIM, C, K, node_features=feats, propagation=prop,
+                       backbone_options=SMALL, gcn_hidden=32, **kwargs)
+
+
+def batch(lengths=(37, 20, 9, 1)):
+    torch.manual_seed(1)
+    lengths = torch.tensor(lengths)
+    x = torch.randn(len(lengths), int(lengths.max()), FEAT_DIM)
+    return x, lengths
+
+
+@pytest.mark.parametrize("variant,has_dims", [("single_task", False), ("multi_task", True), ("emotion_gcn", True)])
+def test_output_shapes(variant, has_dims):
+    m = model(variant)
+    x, lengths = batch()
+    out = m(x, lengths)
+    assert out["logits"].shape == (4, C)
+    assert out["embedding"].shape == (4, 16)
+    assert (out["dims"] is not None) == has_dims
+    if has_dims:
+        assert out["dims"].shape == (4, K)
+    assert m.num_classes == C and m.num_dims == (K if has_dims else 0)
+
+
+def test_default_speech_cnn_embedding_size():
+    backbone = build_backbone("speech_cnn", 80)
+    assert backbone.out_dim == 256
+    assert build_backbone("speech_cnn", 80, embed_dim=None, channels=[8, 16], pooling="max").out_dim == 16
+    assert build_backbone("speech_cnn", 80, embed_dim=0, channels=[8, 16]).out_dim == 32  # mean + max
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "meanmax"])
+def test_padding_does_not_change_embedding(pooling):
+    torch.manual_seed(0)
+    backbone = build_backbone("speech_cnn", FEAT_DIM, channels=[4, 8, 8], pooling=pooling, activation="elu")
+    # train briefly so that BatchNorm running statistics are not the trivial identity
+    backbone.train()
+    x, lengths = batch((37, 20, 9, 1, 5))
+    backbone(x, lengths)
+    backbone.eval()
+    padded = x.clone()
+    for i, n in enumerate(lengths.tolist()):
+        padded[i, n:] = 1e3  # garbage in padding must be ignored
+    with torch.no_grad():
+        together = backbone(padded, lengths)
+        for i, n in enumerate(lengths.tolist()):
+            alone = backbone(x[i:i + 1, :n], torch.tensor([n]))
+            torch.testing.assert_close(together[i:i + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_lengths_default_to_full_and_bad_lengths_fail():
+    backbone = build_backbone("speech_cnn", FEAT_DIM, **SMALL).eval()
+    x, _ = batch()
+    with torch.no_grad():
+        torch.testing.assert_close(backbone(x), backbone(x, torch.full((4,), x.size(1))))
+    with pytest.raises(ValueError, match="lengths must lie"):
+        backbone(x, torch.tensor([38, 1, 1, 1]))
+    with pytest.raises(ValueError, match="lengths must lie"):
+        backbone(x, torch.tensor([0, 1, 1, 1]))
+    with pytest.raises(ValueError, match=r"expected x of shape \(B, T, 20\)"):
+        backbone(torch.zeros(2, 5, 21), torch.tensor([5, 5]))
+
+
+def test_masked_pooling_uses_only_valid_frames():
+    h = torch.tensor([[[1.0, 3.0, 100.0]], [[-2.0, -4.0, -6.0]]])  # (B=2, C=1, T=3)
+    lengths = torch.tensor([2, 3])
+    torch.testing.assert_close(masked_mean_max(h, lengths, "mean"), torch.tensor([[2.0], [-4.0]]))
+    torch.testing.assert_close(masked_mean_max(h, lengths, "max"), torch.tensor([[3.0], [-2.0]]))
+    assert masked_mean_max(h, lengths, "meanmax").shape == (2, 2)
+
+
+def test_backbone_registry_errors_and_extension():
+    with pytest.raises(ValueError, match="unknown backbone 'nope'"):
+        build_backbone("nope", 10)
+    with pytest.raises(ValueError, match="bad options"):
+        build_backbone("speech_cnn", 10, no_such_option=1)
+    with pytest.raises(ValueError, match="pooling"):
+        build_backbone("speech_cnn", 10, pooling="median")
+
+    @register_backbone("test_linear")
+    class TinyBackbone(nn.Module):
+        def __init__(self, input_dim, width=3):
+            super().__init__()
+            self.out_dim = width
+            self.linear = nn.Linear(input_dim, width)
+
+        def forward(self, x, lengths=None):
+            return self.linear(x.flatten(1))
+
+    try:
+        m = build_model("multi_task", "test_linear", 6, 3, 2, backbone_options={"width": 5})
+        out = m(torch.randn(2, 6))
+        assert out["logits"].shape == (2, 3) and out["dims"].shape == (2, 2) and out["embedding"].shape == (2, 5)
+        with pytest.raises(ValueError, match="registered twice"):
+            register_backbone("test_linear")(TinyBackbone)
+    finally:
+        del BACKBONES["test_linear"]
+
+
+def test_graph_convolution_matches_definition_and_init():
+    torch.manual_seed(0)
+    layer = GraphConvolution(300, 512)
+    assert layer.bias is None
+    stdv = 1 / math.sqrt(512)
+    assert layer.weight.shape == (300, 512)
+    assert layer.weight.abs().max() <= stdv and layer.weight.abs().max() > 0.9 * stdv
+    x, prop = torch.randn(5, 300), torch.rand(5, 5)
+    torch.testing.assert_close(layer(x, prop), prop @ (x @ layer.weight))
+    biased = GraphConvolution(3, 2, bias=True)
+    torch.testing.assert_close(biased(torch.ones(2, 3), torch.eye(2)), torch.ones(2, 3) @ biased.weight + biased.bias)
+
+
+def test_label_gcn_buffers_are_saved_fixed_and_not_parameters():
+    feats, prop = graph()
+    gcn = LabelGCN(feats, prop, hidden=32, out_dim=8)
+    param_ids = {id(p) for p in gcn.parameters()}
+    assert id(gcn.node_features) not in param_ids and id(gcn.propagation) not in param_ids
+    assert {name for name, _ in gcn.named_parameters()} == {"layer1.weight", "layer2.weight"}
+    state = gcn.state_dict()
+    torch.testing.assert_close(state["node_features"], feats)
+    torch.testing.assert_close(state["propagation"], prop)
+    # the forward pass is the two-layer definition, LeakyReLU(0.2) between, nothing after
+    h = nn.functional.leaky_relu(prop @ (feats @ gcn.layer1.weight), 0.2)
+    torch.testing.assert_close(gcn(), prop @ (h @ gcn.layer2.weight))
+    # a training step moves the weights but not the graph
+    opt = torch.optim.SGD(gcn.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    gcn().pow(2).sum().backward()
+    opt.step()
+    torch.testing.assert_close(gcn.node_features, feats)
+    torch.testing.assert_close(gcn.propagation, prop)
+    assert not gcn.node_features.requires_grad and not gcn.propagation.requires_grad
+    # a fresh module loads the saved graph
+    other = LabelGCN(torch.zeros_like(feats), torch.zeros_like(prop), hidden=32, out_dim=8)
+    other.load_state_dict(gcn.state_dict())
+    torch.testing.assert_close(other(), gcn())
+
+
+def test_label_gcn_accepts_numpy_and_rejects_bad_shapes():
+    feats, prop = graph()
+    gcn = LabelGCN(feats.numpy().astype(np.float64), prop.numpy(), hidden=4, out_dim=3)
+    assert gcn.node_features.dtype == torch.float32 and gcn().shape == (C + K, 3)
+    with pytest.raises(ValueError, match=r"propagation has shape \(5, 5\), expected \(6, 6\)"):
+        LabelGCN(feats, torch.eye(5))
+    with pytest.raises(ValueError, match="node_features must be a 2-D matrix"):
+        LabelGCN(torch.zeros(6), torch.eye(6))
+
+
+def test_emotion_gcn_scores_are_embedding_times_gcn_weights():
+    m = model("emotion_gcn").eval()
+    x, lengths = batch()
+    with torch.no_grad():
+        out = m(x, lengths)
+        weights = m.head.gcn()
+    assert weights.shape == (C + K, m.backbone.out_dim)
+    torch.testing.assert_close(out["logits"], out["embedding"] @ weights[:C].T)
+    torch.testing.assert_close(out["dims"], out["embedding"] @ weights[C:].T)
+
+
+def test_emotion_gcn_without_dimension_nodes():
+    feats, prop = graph(num_nodes=C)
+    m = build_model("emotion_gcn", "speech_cnn", FEAT_DIM, C, 0, node_features=feats, propagation=prop,
+                    backbone_options=SMALL)
+    out = m(*batch())
+    assert out["logits"].shape == (4, C) and out["dims"] is None
+
+
+@pytest.mark.parametrize("variant", ["single_task", "multi_task", "emotion_gcn"])
+def test_gradients_reach_backbone_and_head(variant):
+    m = model(variant)
+    out = m(*batch())
+    loss = out["logits"].sum() + (out["dims"].sum() if out["dims"] is not None else 0)
+    loss.backward()
+    first_conv = m.backbone.blocks[0].conv.weight
+    assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0
+    head_params = list(m.head.parameters())
+    assert head_params and all(p.grad is not None and p.grad.abs().sum() > 0 for p in head_params)
+    if variant == "emotion_gcn":
+        assert m.head.gcn.layer1.weight.grad.abs().sum() > 0
+        assert m.head.gcn.layer2.weight.grad.abs().sum() > 0
+
+
+def test_build_model_errors():
+    feats, prop = graph()
+    with pytest.raises(ValueError, match="unknown model variant 'gcn'"):
+        build_model("gcn", "speech_cnn", FEAT_DIM, C)
+    with pytest.raises(ValueError, match="node_features and propagation are required"):
+        build_model("emotion_gcn", "speech_cnn", FEAT_DIM, C, K)
+    with pytest.raises(ValueError, match=r"the graph has 6 nodes, expected num_classes \+ num_dims = 5 \+ 2 = 7"):
+        build_model("emotion_gcn", "speech_cnn", FEAT_DIM, 5, K, node_features=feats, propagation=prop,
+                    backbone_options=SMALL)
+    with pytest.raises(ValueError, match="multi_task: num_dims must be at least 1"):
+        build_model("multi_task", "speech_cnn", FEAT_DIM, C, 0)
+
+
+def test_state_dict_round_trip_with_weights_only(tmp_path):
+    m = model("emotion_gcn").eval()
+    path = tmp_path / "model.pt"
+    torch.save(m.state_dict(), path)
+    fresh = build_model("emotion_gcn", "speech_cnn", FEAT_DIM, C, K, node_features=torch.zeros(C + K, 12),
+                        propagation=torch.zeros(C + K, C + K), backbone_options=SMALL, gcn_hidden=32).eval()
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    x, lengths = batch()
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(x, lengths)["logits"], m(x, lengths)["logits"])
