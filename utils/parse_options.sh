@@ -1,7 +1,8 @@
 # Sourced (not run) by recipes after their option defaults are set:
 #   stage=0; nj=4; . utils/parse_options.sh
 # Turns `--foo-bar value` into foo_bar=value for every variable already defined, rejects options
-# that name no such variable, and reads `--config file` (lines of name=value) first.
+# that name no such variable. `--config file` sources a file of name=value lines (Kaldi), unless the
+# script defines a variable `config` itself (steps that take a YAML config): then it sets it.
 # Options come before positional arguments; `--` ends them. `--help` prints $help_message.
 
 while [ $# -gt 0 ]; do
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
         echo "$0: option '$1' needs a value" >&2
         exit 1
       fi
-      if [ "$_po_name" = config ]; then
+      if [ "$_po_name" = config ] && eval "[ -z \"\${config+set}\" ]"; then
         if [ ! -f "$2" ]; then echo "$0: config file '$2' not found" >&2; exit 1; fi
         # shellcheck disable=SC1090
         . "$2" || { echo "$0: error in config file '$2'" >&2; exit 1; }

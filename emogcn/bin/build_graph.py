@@ -1,0 +1,51 @@
+"""Stage 3 entry point behind steps/build_graph.sh: the label graph from the training data.
+
+    python -m emogcn.bin.build_graph [--config conf/graph.yaml] [--word-vectors PATH]
+        [--method auto|correlation|prior|embedding|identity] <train-data-dir> <graph-dir>
+
+Options given here override the config file. Each failure is one line on stderr, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from emogcn.config import load_config
+from emogcn.graph.build import METHODS, GraphConfig, build_graph
+from emogcn.log import setup_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build_graph", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="graph config (YAML, keys of GraphConfig)")
+    parser.add_argument("--word-vectors", help="GloVe / word2vec / fastText text file for node features")
+    parser.add_argument("--method", choices=METHODS, help="overrides the config's method")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("train_data", help="training data directory (utt2emo, optional utt2va)")
+    parser.add_argument("graph_dir", help="output directory")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+
+    overrides = {}
+    if args.word_vectors:
+        overrides["word_vectors"] = args.word_vectors
+    if args.method:
+        overrides["method"] = args.method
+    given = sys.argv[1:] if argv is None else argv
+    command = "python -m emogcn.bin.build_graph " + " ".join(shlex.quote(a) for a in given)
+    try:
+        cfg = load_config(GraphConfig, args.config, overrides)
+        build_graph(args.train_data, args.graph_dir, cfg, config_path=args.config, command=command)
+    # ConfigError, DataDirError, GraphError and WordVectorError are all ValueErrors with a
+    # one-line `file:line: problem` message.
+    except ValueError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Stage 3: the label graph and node features of Emotion-GCN, from the TRAINING data only.
+
+`build_graph` reads utt2emo (and utt2va when present) of a training data directory, fixes the
+class order that training and scoring will use, builds the adjacency by the configured method
+and writes everything to a graph directory; `load_graph` reads it back for training.
+
+Methods (config `method`):
+  correlation  the original: Spearman correlation of [class indicators, valence, arousal]
+               over the training set; needs utt2va;
+  prior        the same, with each utterance's valence/arousal replaced by its class's
+               published coordinates (emogcn.graph.priors), for corpora without dimensions;
+  auto         correlation when the training set has utt2va, else prior;
+  embedding    cosine similarity of the node feature vectors, thresholded, re-weighted;
+  identity     A = I, no edges (the ablation).
+
+Graph directory: classes.txt, nodes.txt, correlation.{npy,txt}, adjacency.{npy,txt},
+propagation.{npy,txt}, node_features.npy, graph.yaml, and `.done`, written last.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from emogcn.atomic import atomic_open, write_text
+from emogcn.config import ConfigError, to_dict
+from emogcn.data.datadir import ValidateOptions, read_map, validate_data_dir
+from emogcn.data.labels import load_label_config
+from emogcn.graph.adjacency import (
+    cosine_similarity,
+    emotion_gcn_adjacency,
+    propagation_matrix,
+    spearman_correlation,
+)
+from emogcn.graph.priors import CITATION, class_priors
+from emogcn.graph.word_vectors import node_features
+from emogcn.log import get_logger
+
+logger = get_logger(__name__)
+
+METHODS = ("auto", "correlation", "prior", "embedding", "identity")
+DIMENSION_NODES = ("valence", "arousal")
+DONE = ".done"
+# Where the shared label map lives when a recipe directory has no conf/ of its own.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class GraphError(ValueError):
+    """A graph cannot be built or loaded; the message names the file and the problem."""
+
+
+@dataclass
+class GraphConfig:
+    """conf/graph.yaml: every constant of the stage (strict keys)."""
+
+    method: str = "auto"
+    tau: float = 0.1  # binarization threshold on |correlation|
+    p: float = 0.5  # share of a node's signal spread over its neighbours
+    classes: list[str] | None = None  # explicit class order; default: labels present, in `labels` order
+    labels: str = "conf/emotions.yaml"  # label map whose `classes` order the classes follow
+    word_vectors: str | None = None  # GloVe / word2vec / fastText text file; None: one-hot features
+    priors: dict[str, list[float]] | None = None  # class: [valence, arousal] in [-1, 1], extends the table
+    embedding_tau: float | None = None  # threshold on cosine similarity (method embedding); None: tau
+    embedding_class_edges: bool = True  # keep class-class edges in the embedding graph
+
+
+@dataclass
+class Graph:
+    """What training needs: the class order, node names, A^T and the node features."""
+
+    classes: list[str]
+    nodes: list[str]
+    propagation: np.ndarray  # (N, N) float32, multiplies node features in the forward pass
+    node_features: np.ndarray  # (N, dim) float32
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes and label columns
+
+
+def _labels_path(path: str) -> Path:
+    p = Path(path)
+    if p.is_file():
+        return p
+    fallback = REPO_ROOT / path
+    if not p.is_absolute() and fallback.is_file():
+        return fallback
+    raise GraphError(f"{path}: label map not found (set 'labels:' in the graph config)")
+
+
+def order_classes(present: set[str], canonical: list[str]) -> list[str]:
+    """Labels in `present` in the canonical order, then any others sorted."""
+    known = [c for c in canonical if c in present]
+    return known + sorted(present - set(canonical))
+
+
+def resolve_classes(utt2emo: dict[str, str], cfg: GraphConfig, where: str) -> list[str]:
+    present = set(utt2emo.values())
+    if cfg.classes is not None:
+        classes = list(cfg.classes)
+        dups = sorted(c for c, n in Counter(classes).items() if n > 1)
+        if dups:
+            raise ConfigError(f"{where}: 'classes' lists '{dups[0]}' twice")
+        unknown = sorted(present - set(classes))
+        if unknown:
+            raise GraphError(f"utt2emo holds label '{unknown[0]}' that is not in the configured classes "
+                             f"({', '.join(classes)})")
+        return classes
+    labels_path = _labels_path(cfg.labels)
+    canonical = list(load_label_config(labels_path)["classes"])
+    classes = order_classes(present, canonical)
+    extra = [c for c in classes if c not in canonical]
+    if extra:
+        logger.warning("labels not in %s go last, sorted: %s", labels_path, ", ".join(extra))
+    return classes
+
+
+def class_indicators(utts: list[str], utt2emo: dict[str, str], classes: list[str]) -> np.ndarray:
+    """(n_utts, C) one-hot class indicators."""
+    index = {c: i for i, c in enumerate(classes)}
+    onehot = np.zeros((len(utts), len(classes)), dtype=np.float64)
+    for row, u in enumerate(utts):
+        onehot[row, index[utt2emo[u]]] = 1.0
+    return onehot
+
+
+def read_valence_arousal(path: Path, utts: list[str]) -> np.ndarray:
+    """(n_utts, 2) valence and arousal: the first two values of each utt2va line."""
+    utt2va = read_map(path)
+    out = np.zeros((len(utts), 2), dtype=np.float64)
+    for row, u in enumerate(utts):
+        if u not in utt2va:
+            raise GraphError(f"{path}: utterance '{u}' of utt2emo is missing")
+        fields = utt2va[u].split()
+        try:
+            out[row] = [float(fields[0]), float(fields[1])]
+        except (IndexError, ValueError):
+            raise GraphError(
+                f"{path}: utterance '{u}': expected '<valence> <arousal> [...]', got '{utt2va[u]}'"
+            ) from None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
+                config_path: str | Path | None = None, command: str | None = None) -> Graph:
+    """Builds and writes the graph of the training data directory `train_dir` into `graph_dir`."""
+    train_dir, graph_dir = Path(train_dir), Path(graph_dir)
+    # A rerun invalidates the previous graph first: if it fails, no stale `.done` remains.
+    (graph_dir / DONE).unlink(missing_ok=True)
+    where = str(config_path) if config_path is not None else "graph config"
+    if cfg.method not in METHODS:
+        raise ConfigError(f"{where}: method '{cfg.method}' is not one of {', '.join(METHODS)}")
+    if not cfg.tau >= 0:
+        raise ConfigError(f"{where}: tau must be >= 0, got {cfg.tau}")
+    if not 0.0 <= cfg.p <= 1.0:
+        raise ConfigError(f"{where}: p must be in [0, 1], got {cfg.p}")
+
+    num_utts = validate_data_dir(train_dir, ValidateOptions(need_media=False))
+    utt2emo = read_map(train_dir / "utt2emo")
+    utts = list(utt2emo)
+    classes = resolve_classes(utt2emo, cfg, where)
+    nodes = classes + list(DIMENSION_NODES)
+    clash = [d for d in DIMENSION_NODES if d in classes]
+    if clash:
+        raise GraphError(f"class '{clash[0]}' has the name of a dimensional node")
+    counts = Counter(utt2emo.values())
+    for c in classes:
+        if counts[c] == 0:
+            logger.warning("class '%s' has no training utterance: its node gets no correlation edge", c)
+    logger.info("training data %s: %d utterances, %d classes: %s", train_dir, num_utts, len(classes),
+                ", ".join(f"{c} ({counts[c]})" for c in classes))
+
+    has_va = (train_dir / "utt2va").is_file()
+    method = cfg.method
+    if method == "auto":
+        method = "correlation" if has_va else "prior"
+        logger.info("method auto: %s (%s)", method,
+                    "utt2va covers the training set" if has_va else f"no {train_dir}/utt2va")
+    if method == "correlation" and not has_va:
+        raise GraphError(f"{train_dir}/utt2va: missing; method 'correlation' needs valence and arousal "
+                         f"for every training utterance (use method 'prior' or 'auto')")
+    priors = class_priors(classes, cfg.priors, where) if method == "prior" else None
+
+    # After every check on the data: a word-vector file can take minutes to scan.
+    word_vectors = cfg.word_vectors
+    features, feature_source = node_features(nodes, word_vectors)
+
+    meta_extra: dict[str, Any] = {}
+    num_classes = len(classes)
+    if method in ("correlation", "prior"):
+        onehot = class_indicators(utts, utt2emo, classes)
+        if priors is None:
+            dims = read_valence_arousal(train_dir / "utt2va", utts)
+            meta_extra["dimensions"] = f"{train_dir}/utt2va"
+        else:
+            dims = np.asarray([priors[utt2emo[u]] for u in utts], dtype=np.float64)
+            meta_extra["dimensions"] = f"class priors: {CITATION}"
+            meta_extra["priors"] = {c: [round(float(v), 6), round(float(a), 6)] for c, (v, a) in priors.items()}
+            logger.info("prior valence/arousal per class (%s): %s", CITATION,
+                        ", ".join(f"{c} ({v:+.3f}, {a:+.3f})" for c, (v, a) in priors.items()))
+        for j, name in enumerate(DIMENSION_NODES):
+            if np.ptp(dims[:, j]) == 0:
+                logger.warning("%s is constant over the training set: its node gets no edge", name)
+        correlation = spearman_correlation(np.concatenate([onehot, dims], axis=1))
+        adjacency = emotion_gcn_adjacency(correlation, num_classes, cfg.tau, cfg.p)
+    elif method == "embedding":
+        similarity = cosine_similarity(features)
+        tau = cfg.tau if cfg.embedding_tau is None else cfg.embedding_tau
+        # A negative cosine says "unrelated", not "related with the opposite sign": no edge.
+        correlation = np.clip(similarity, 0.0, None)
+        adjacency = emotion_gcn_adjacency(correlation, num_classes, tau, cfg.p,
+                                          zero_class_block=not cfg.embedding_class_edges)
+        meta_extra["embedding_tau"] = float(tau)
+        if word_vectors is None:
+            logger.warning("method embedding with one-hot node features: every similarity is 0, "
+                           "so the graph has no edges (give --word-vectors)")
+    else:  # identity
+        correlation = np.eye(len(nodes))
+        adjacency = np.eye(len(nodes))
+
+    propagation = propagation_matrix(adjacency)
+    num_edges = int(np.count_nonzero(adjacency - np.diag(np.diag(adjacency))))
+    if method != "identity" and num_edges == 0:
+        logger.warning("the %s graph has no edges at tau=%g: the GCN reduces to per-node transforms",
+                       method, cfg.tau)
+    logger.info("propagation matrix (A^T; rows gather from columns), method %s:\n%s",
+                method, format_matrix(propagation, nodes))
+
+    meta: dict[str, Any] = {
+        "method": method,
+        "requested_method": cfg.method,
+        "tau": float(cfg.tau),
+        "p": float(cfg.p),
+        "num_classes": num_classes,
+        "classes": classes,
+        "nodes": nodes,
+        "num_edges": num_edges,
+        "node_features": feature_source,
+        "node_feature_dim": int(features.shape[1]),
+        "train_data": str(train_dir),
+        "num_train_utts": num_utts,
+        "class_counts": {c: int(counts[c]) for c in classes},
+        **meta_extra,
+        "config_file": str(config_path) if config_path is not None else None,
+        "config": to_dict(cfg),
+        "command": command,
+    }
+    graph = Graph(classes, nodes, propagation.astype(np.float32), features.astype(np.float32), meta)
+    write_graph(graph_dir, graph, correlation, adjacency, propagation)
+    return graph
+
+
+def write_graph(graph_dir: Path, graph: Graph, correlation: np.ndarray, adjacency: np.ndarray,
+                propagation: np.ndarray) -> None:
+    """Writes every output atomically; `.done` goes last, so a killed run leaves no marker."""
+    graph_dir.mkdir(parents=True, exist_ok=True)
+    (graph_dir / DONE).unlink(missing_ok=True)
+    write_text(graph_dir / "classes.txt", "".join(f"{c}\n" for c in graph.classes))
+    write_text(graph_dir / "nodes.txt", "".join(f"{n}\n" for n in graph.nodes))
+    for name, matrix in (("correlation", correlation), ("adjacency", adjacency), ("propagation", propagation)):
+        _save_npy(graph_dir / f"{name}.npy", np.asarray(matrix, dtype=np.float64))
+        _save_txt(graph_dir / f"{name}.txt", matrix, graph.nodes)
+    _save_npy(graph_dir / "node_features.npy", graph.node_features)
+    write_text(graph_dir / "graph.yaml", yaml.safe_dump(graph.meta, sort_keys=False, allow_unicode=True))
+    write_text(graph_dir / DONE, "")
+    logger.info("wrote graph (%d nodes, %d edges) to %s", len(graph.nodes), graph.meta["num_edges"], graph_dir)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+
+
+def _save_txt(path: Path, matrix: np.ndarray, names: list[str]) -> None:
+    with atomic_open(path) as f:
+        f.write("# rows and columns: " + " ".join(names) + "\n")
+        np.savetxt(f, np.asarray(matrix, dtype=np.float64), fmt="%.6f")
+
+
+def format_matrix(matrix: np.ndarray, names: list[str], digits: int = 3) -> str:
+    """A readable table of `matrix` with node names on rows and columns."""
+    width = max(digits + 3, *(len(n) for n in names))
+    label = max(len(n) for n in names)
+    lines = [" " * label + " " + " ".join(n.rjust(width) for n in names)]
+    for name, row in zip(names, np.asarray(matrix)):
+        lines.append(name.ljust(label) + " " + " ".join(f"{v:{width}.{digits}f}" for v in row))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise GraphError(f"{path}: file not found") from None
+    if not lines or any(not ln.strip() for ln in lines):
+        raise GraphError(f"{path}: expected one name per line, no blank lines")
+    return [ln.strip() for ln in lines]
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise GraphError(f"{path}: file not found") from None
+    except ValueError as e:
+        raise GraphError(f"{path}: not a plain numpy array ({e})") from None
+
+
+def load_graph(graph_dir: str | Path) -> Graph:
+    """Reads a finished graph directory (one with `.done`) for training and scoring."""
+    graph_dir = Path(graph_dir)
+    if not (graph_dir / DONE).is_file():
+        raise GraphError(f"{graph_dir}: no finished graph here ({DONE} missing); run steps/build_graph.sh")
+    classes = _read_lines(graph_dir / "classes.txt")
+    nodes = _read_lines(graph_dir / "nodes.txt")
+    if nodes[: len(classes)] != classes:
+        raise GraphError(f"{graph_dir}/nodes.txt: the first {len(classes)} nodes differ from classes.txt")
+    propagation = _load_npy(graph_dir / "propagation.npy").astype(np.float32)
+    features = _load_npy(graph_dir / "node_features.npy").astype(np.float32)
+    n = len(nodes)
+    if propagation.shape != (n, n):
+        raise GraphError(f"{graph_dir}/propagation.npy: shape {propagation.shape}, expected ({n}, {n})")
+    if features.ndim != 2 or features.shape[0] != n:
+        raise GraphError(f"{graph_dir}/node_features.npy: shape {features.shape}, expected ({n}, dim)")
+    try:
+        with open(graph_dir / "graph.yaml", encoding="utf-8") as f:
+            meta = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise GraphError(f"{graph_dir}/graph.yaml: file not found") from None
+    except yaml.YAMLError as e:
+        raise GraphError(f"{graph_dir}/graph.yaml: invalid YAML ({e})") from None
+    return Graph(classes, nodes, propagation, features, meta)
