@@ -1,0 +1,92 @@
+"""Writes predictions of a trained model on a data directory (the first half of stage 5).
+
+    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last] <exp-dir> <data-dir> <out-dir>
+
+out-dir/predictions.tsv: utt, reference, hypothesis, p_<class>..., then ref/hyp valence and
+arousal when the model predicts dimensions, then corpus and lang when the data has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emogcn.atomic import atomic_open
+from emogcn.config import ConfigError, load_config
+from emogcn.data.cmvn import Cmvn
+from emogcn.data.dataset import FeatureDataset, make_loader
+from emogcn.data.datadir import DataDirError
+from emogcn.log import get_logger, setup_logging
+from emogcn.training.config import TrainConfig
+from emogcn.training.trainer import _feature_dim, build_experiment_model, load_checkpoint, predict, select_device
+
+logger = get_logger("emogcn.infer")
+
+DIM_NAMES = ("valence", "arousal", "dominance")
+
+
+def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, checkpoint: str = "best") -> Path:
+    cfg = load_config(TrainConfig, exp_dir / "config.yaml")
+    device = select_device(gpu)
+    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=_feature_dim(data_dir))
+    ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
+    model.load_state_dict(load_checkpoint(ckpt, map_location=device)["model"])
+    model.to(device)
+    if cfg.cmvn == "global":
+        cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy"))
+    else:
+        cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn)
+    dataset = FeatureDataset(data_dir, classes, cmvn, cache=False)
+    result = predict(model, make_loader(dataset, cfg.batch_size, shuffle=False), device)
+
+    extra = {name: dataset.data.get(name) for name in ("utt2corpus", "utt2lang") if dataset.data.get(name)}
+    num_dims = 0 if result["dims"] is None else result["dims"].shape[1]
+    header = ["utt", "reference", "hypothesis"] + [f"p_{c}" for c in classes]
+    header += [f"ref_{DIM_NAMES[k]}" for k in range(num_dims)] + [f"hyp_{DIM_NAMES[k]}" for k in range(num_dims)]
+    header += [{"utt2corpus": "corpus", "utt2lang": "lang"}[n] for n in extra]
+    rows = []
+    for row, i in enumerate(result["index"].tolist()):
+        item = dataset.items[i]
+        probs = result["probs"][row]
+        fields = [item.utt, classes[item.label], classes[int(probs.argmax())]] + [f"{p:.6f}" for p in probs.tolist()]
+        if num_dims:
+            ref = list(item.dims or ()) + [math.nan] * num_dims
+            fields += [f"{v:.6f}" for v in ref[:num_dims]] + [f"{v:.6f}" for v in result["dims"][row].tolist()]
+        fields += [m[item.utt] for m in extra.values()]
+        rows.append(fields)
+    rows.sort(key=lambda r: r[0])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "predictions.tsv"
+    with atomic_open(path) as f:
+        f.write("\t".join(header) + "\n")
+        for fields in rows:
+            f.write("\t".join(fields) + "\n")
+    logger.info("wrote %d predictions to %s (%d utterance(s) dropped)", len(rows), path, dataset.num_dropped)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpu", type=int, default=None)
+    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("exp_dir", type=Path)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        infer(args.exp_dir, args.data_dir, args.out_dir, args.gpu, args.checkpoint)
+    except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:
+        print(f"infer: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

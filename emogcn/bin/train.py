@@ -1,0 +1,57 @@
+"""Trains one model (stage 4).
+
+    python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N]
+                               <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from emogcn.atomic import write_text
+from emogcn.config import ConfigError, load_config
+from emogcn.data.datadir import DataDirError
+from emogcn.log import setup_logging
+from emogcn.training.config import TrainConfig
+from emogcn.training.trainer import train
+
+
+def _bool(v: str) -> bool:
+    if v not in ("true", "false"):
+        raise argparse.ArgumentTypeError("expected true or false")
+    return v == "true"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpu", type=int, default=None, help="CUDA device; -1 for the CPU; default: CUDA 0 if present")
+    parser.add_argument("--resume", type=_bool, default=True, help="continue from checkpoints/last.pt if present")
+    parser.add_argument("--seed", type=int, help="overrides the config's seed")
+    parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
+    parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("config")
+    parser.add_argument("train_dir", type=Path)
+    parser.add_argument("dev_dir", type=Path)
+    parser.add_argument("graph_dir", type=Path)
+    parser.add_argument("exp_dir", type=Path)
+    args = parser.parse_args(argv)
+    setup_logging()
+    overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
+    try:
+        cfg = load_config(TrainConfig, args.config, overrides)
+        args.exp_dir.mkdir(parents=True, exist_ok=True)
+        write_text(args.exp_dir / "command.txt",
+                   "python -m emogcn.bin.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
+        train(cfg, args.train_dir, args.dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu, resume=args.resume,
+              stop_after_epoch=args.stop_after_epoch)
+    except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The training configuration (conf/train*.yaml), read strictly: an unknown key is an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ModelConfig:
+    variant: str = "emotion_gcn"  # single_task | multi_task | emotion_gcn
+    backbone: str = "speech_cnn"
+    backbone_options: dict = field(default_factory=dict)
+    gcn_hidden: int = 512
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # adam | adamw | sgd
+    lr: float = 1e-3
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = "none"  # none | step | cosine
+    step_size: int = 10  # step: epochs between decays
+    gamma: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    epochs: int = 30
+    batch_size: int = 32
+    lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)
+    class_weighting: bool = True  # cross-entropy weighted by min_count / class_count
+    cmvn: str = "speaker"  # speaker | global | none
+    seed: int = 0
+    select_metric: str = "ua"  # dev metric that picks the best checkpoint: ua | wa | loss
+    grad_clip: float = 0.0  # 0 = no clipping
+    cache_features: bool = True  # hold features in memory after the first read

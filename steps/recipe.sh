@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Stages 1-5 of a speech emotion recipe, shared by every egs/<corpus>/run.sh (as ESPnet's TEMPLATE
+# scripts are): each corpus's run.sh does its own stage 0 (data/all and data/folds), then calls this
+# with its options. Every stage is idempotent: finished work is skipped (markers and .done files),
+# interrupted work is redone or resumed, and outputs appear only when complete.
+#
+#   1 features       steps/make_feats.sh over data/all                 -> data/all/feats.scp
+#   2 normalization  steps/compute_cmvn.sh (per speaker), folds re-cut  -> cmvn.scp, folds with feats
+#   3 graph          steps/build_graph.sh on each fold's TRAINING set   -> exp/graph_<tag>/fold<k>
+#   4 train          steps/train.sh per variant, seed and fold          -> exp/<variant>_seed<s>/fold<k>
+#   5 score          steps/infer.sh + steps/score.sh, pooled over folds -> scores, RESULTS.md, table
+#
+# Usage: steps/recipe.sh [options]   (run from the recipe directory)
+set -euo pipefail
+
+stage=1
+stop_stage=5
+nj=4
+cmd=utils/run.pl
+data=data                   # holds all/ and folds/fold<k>/{train,dev,test}
+exp=exp
+feat_config=conf/fbank.yaml
+max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
+graph_config=conf/graph.yaml
+graph_tag=default
+word_vectors=               # GloVe / word2vec / fastText .vec file for node features (default one-hot)
+variants="single_task multi_task emotion_gcn"
+train_config_prefix=conf/train_   # config of a variant: <prefix><variant>.yaml
+seeds="0"
+folds=                      # the folds to run (e.g. "1 2"); empty: all of them
+epochs=                     # overrides the configs' epochs (quick runs)
+gpu=auto
+results=RESULTS.md
+features_name=fbank         # recorded in RESULTS.md rows
+cmvn_name=speaker           # recorded in RESULTS.md rows (the configs' cmvn setting)
+help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...'] [--seeds '0'] [--folds '1 2'] ..."
+
+. ./path.sh
+. utils/parse_options.sh
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
+
+all=$data/all
+[ -f "$all/utt2spk" ] || { echo "$0: $all not found: run stage 0 (data preparation) first" >&2; exit 1; }
+if [ -z "$folds" ]; then
+  folds=$(find "$data/folds" -mindepth 1 -maxdepth 1 -name 'fold*' -printf '%f\n' | sed 's/^fold//' | sort -n | xargs)
+fi
+[ -n "$folds" ] || { echo "$0: no folds under $data/folds: run stage 0 first" >&2; exit 1; }
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  if [ -f "$all/.feats.done" ]; then
+    log "stage 1: features of $all already done"
+  else
+    log "stage 1: features ($feat_config) of $all"
+    steps/make_feats.sh --nj "$nj" --cmd "$cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
+      "$all" "$exp/make_feats/log" "$data/feats"
+    touch "$all/.feats.done"
+  fi
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  if [ -f "$data/folds/.cmvn.done" ]; then
+    log "stage 2: normalization already done"
+  else
+    log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
+    steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn/log" "$data/cmvn"
+    python -m emogcn.bin.refresh_folds "$all" "$data/folds"
+    for k in $folds; do
+      # Global statistics come from each fold's training set only.
+      steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/train" "$exp/compute_cmvn/log/fold$k" "$data/cmvn/fold$k"
+    done
+    touch "$data/folds/.cmvn.done"
+  fi
+fi
+
+graph_opts=(--config "$graph_config")
+[ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  for k in $folds; do
+    g=$exp/graph_$graph_tag/fold$k
+    if [ -f "$g/.done" ]; then log "stage 3: $g already built"; continue; fi
+    log "stage 3: label graph of fold $k -> $g"
+    steps/build_graph.sh --cmd "$cmd" "${graph_opts[@]}" "$data/folds/fold$k/train" "$g"
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  for seed in $seeds; do
+    for variant in $variants; do
+      for k in $folds; do
+        log "stage 4: $variant, seed $seed, fold $k"
+        steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" ${epochs:+--epochs "$epochs"} \
+          "$train_config_prefix$variant.yaml" "$data/folds/fold$k/train" "$data/folds/fold$k/dev" \
+          "$exp/graph_$graph_tag/fold$k" "$exp/${variant}_seed$seed/fold$k"
+      done
+    done
+  done
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  table=()
+  for variant in $variants; do
+    seed_dirs=()
+    for seed in $seeds; do
+      e=$exp/${variant}_seed$seed
+      fold_scores=()
+      for k in $folds; do
+        log "stage 5: scoring $e/fold$k on its test set"
+        steps/infer.sh --cmd "$cmd" --gpu "$gpu" "$e/fold$k" "$data/folds/fold$k/test" test
+        steps/score.sh "$e/fold$k" test
+        fold_scores+=("$e/fold$k/scores/test")
+      done
+      python -m emogcn.bin.pool_scores --name "${variant}_seed$seed" --results "$results" \
+        --info model="$variant" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name" seeds="$seed" \
+        "$e/pooled" "${fold_scores[@]}"
+      seed_dirs+=("$e/pooled")
+      table+=("${variant}_seed$seed=$e/pooled/metrics.json")
+    done
+  done
+  log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
+  python -m emogcn.bin.pool_scores --table "${table[@]}"
+fi

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Stage 4: trains one model. Skips a finished experiment (exp-dir/.done); resumes an
+# interrupted one from its last checkpoint unless --resume false.
+#
+# Usage: steps/train.sh [options] <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>
+set -euo pipefail
+
+cmd=utils/run.pl
+gpu=auto       # auto: CUDA device 0 when present, else CPU; -1: CPU; N: CUDA device N
+resume=true
+seed=
+epochs=
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N]
+       <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>"
+
+. ./path.sh
+. utils/parse_options.sh
+
+if [ $# -ne 5 ]; then echo "$help_message" >&2; exit 1; fi
+config=$1; train=$2; dev=$3; graph=$4; exp=$5
+
+for f in "$config" "$graph/.done"; do
+  [ -f "$f" ] || { echo "$0: $f not found" >&2; exit 1; }
+done
+utils/validate_data_dir.sh --need-feats "$train"
+utils/validate_data_dir.sh --need-feats "$dev"
+
+if [ -f "$exp/.done" ]; then
+  echo "$0: $exp is already trained ($(cat "$exp/.done")); remove it to retrain" >&2
+  exit 0
+fi
+if [ "$resume" = false ]; then rm -rf "$exp/checkpoints"; fi
+
+opts=(--resume "$resume")
+[ "$gpu" = auto ] || opts+=(--gpu "$gpu")
+[ -z "$seed" ] || opts+=(--seed "$seed")
+[ -z "$epochs" ] || opts+=(--epochs "$epochs")
+mkdir -p "$exp/log"
+echo "$0: training $exp (log: $exp/log/train.log)" >&2
+$cmd "$exp/log/train.log" python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp" || {
+  echo "$0: training failed; the last lines of $exp/log/train.log:" >&2
+  tail -n 5 "$exp/log/train.log" >&2
+  exit 1
+}
+grep -E "best epoch" "$exp/log/train.log" | tail -n 1 | sed "s|^|$exp: |" >&2

@@ -1,0 +1,144 @@
+"""Training (stage 4) and inference on a tiny prepared mini corpus: batching, resumption, outputs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import run_sh
+from emogcn.data.dataset import BucketBatchSampler
+from emogcn.training.trainer import load_checkpoint
+
+TINY_CONFIG = {
+    "model": {"variant": "emotion_gcn", "backbone": "speech_cnn",
+              "backbone_options": {"channels": [8, 16], "embed_dim": 32}, "gcn_hidden": 16},
+    "optim": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.001},
+    "schedule": {"name": "step", "step_size": 2, "gamma": 0.5},
+    "epochs": 3,
+    "batch_size": 8,
+    "cmvn": "speaker",
+    "seed": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """Mini corpus (2 speakers per language, 3 utterances per class), features, CMVN, folds, graph."""
+    import os
+
+    from conftest import REPO
+
+    d = tmp_path_factory.mktemp("train") / "recipe"
+    d.mkdir()
+    for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
+        os.symlink(REPO / name, d / name)
+    run_sh("python local/make_mini_corpus.py --speakers-per-language 2 --utts-per-class 3 db data/all"
+           " && python -m emogcn.bin.make_folds --protocol groups --num-groups 2 data/all data/folds"
+           " && steps/make_feats.sh --nj 1 data/all exp/log data/feats"
+           " && steps/compute_cmvn.sh data/all exp/log data/cmvn"
+           " && python -m emogcn.bin.refresh_folds data/all data/folds"
+           " && steps/compute_cmvn.sh data/folds/fold1/train exp/log data/cmvn1"
+           " && steps/build_graph.sh data/folds/fold1/train exp/graph", d)
+    (d / "tiny.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
+    return d
+
+
+TRAIN = "python -m emogcn.bin.train --gpu -1 {extra} tiny.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph {exp}"
+
+
+def test_bucket_sampler_is_a_function_of_seed_and_epoch():
+    lengths = [5, 50, 7, 48, 9, 30, 31, 10, 12, 44]
+    a = BucketBatchSampler(lengths, batch_size=3, seed=1, bucket_batches=2)
+    b = BucketBatchSampler(lengths, batch_size=3, seed=1, bucket_batches=2)
+    a.set_epoch(4)
+    b.set_epoch(4)
+    assert list(a) == list(b)
+    assert sorted(i for batch in a for i in batch) == list(range(10))
+    b.set_epoch(5)
+    assert list(a) != list(b)
+
+
+def test_resumed_training_matches_uninterrupted(prepared):
+    run_sh(TRAIN.format(extra="", exp="exp/full"), prepared)
+    # An interrupted run: stops after epoch 1 (as a kill between epochs would), then resumes.
+    run_sh(TRAIN.format(extra="--stop-after-epoch 1", exp="exp/resumed"), prepared)
+    assert not (prepared / "exp/resumed/.done").exists()
+    assert load_checkpoint(prepared / "exp/resumed/checkpoints/last.pt")["epoch"] == 1
+    p = run_sh(TRAIN.format(extra="", exp="exp/resumed"), prepared)
+    assert "resuming from" in p.stderr
+    full = load_checkpoint(prepared / "exp/full/checkpoints/last.pt")
+    resumed = load_checkpoint(prepared / "exp/resumed/checkpoints/last.pt")
+    assert full["epoch"] == resumed["epoch"] == 3
+    for name, tensor in full["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert [h["dev_ua"] for h in full["history"]] == [h["dev_ua"] for h in resumed["history"]]
+
+
+def test_experiment_directory_contents(prepared):
+    exp = prepared / "exp/full"
+    if not (exp / ".done").exists():
+        run_sh(TRAIN.format(extra="", exp="exp/full"), prepared)
+    for name in ("config.yaml", "command.txt", "classes.txt", "history.tsv", "curves.png",
+                 "checkpoints/best.pt", "checkpoints/last.pt", "graph/propagation.npy", ".done"):
+        assert (exp / name).is_file(), name
+    rows = list(csv.DictReader(open(exp / "history.tsv"), delimiter="\t"))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert [float(r["lr"]) for r in rows] == pytest.approx([0.01, 0.01, 0.005])
+    assert (exp / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_infer_and_score(prepared):
+    if not (prepared / "exp/full/.done").exists():
+        run_sh(TRAIN.format(extra="", exp="exp/full"), prepared)
+    run_sh("steps/infer.sh --gpu -1 exp/full data/folds/fold1/test test && steps/score.sh exp/full test", prepared)
+    preds = list(csv.DictReader(open(prepared / "exp/full/scores/test/predictions.tsv"), delimiter="\t"))
+    test_utts = (prepared / "data/folds/fold1/test/utt2spk").read_text().split("\n")
+    assert len(preds) == len([u for u in test_utts if u])
+    classes = (prepared / "exp/full/classes.txt").read_text().split()
+    for row in preds:
+        probs = [float(row[f"p_{c}"]) for c in classes]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+        assert row["hypothesis"] == classes[max(range(len(classes)), key=probs.__getitem__)]
+        assert row["lang"] in ("qaa", "qab") and row["corpus"] == "mini"
+        assert -1.5 < float(row["hyp_valence"]) < 1.5
+    assert (prepared / "exp/full/scores/test/metrics.json").is_file()
+    assert (prepared / "exp/full/scores/test/confusion.png").is_file()
+
+
+def test_unknown_config_key_is_an_error(prepared):
+    bad = dict(TINY_CONFIG, learning_rate=0.1)
+    (prepared / "bad.yaml").write_text(yaml.safe_dump(bad))
+    p = run_sh(TRAIN.format(extra="", exp="exp/bad").replace("tiny.yaml", "bad.yaml"), prepared, check=False)
+    assert p.returncode == 1
+    assert "unknown key(s) learning_rate" in p.stderr
+
+
+def test_resume_with_another_config_is_refused(prepared):
+    run_sh(TRAIN.format(extra="--stop-after-epoch 1", exp="exp/changed"), prepared)
+    changed = dict(TINY_CONFIG, batch_size=4)
+    (prepared / "changed.yaml").write_text(yaml.safe_dump(changed))
+    p = run_sh(TRAIN.format(extra="", exp="exp/changed").replace("tiny.yaml", "changed.yaml"), prepared, check=False)
+    assert p.returncode == 1 and "another config" in p.stderr
+
+
+def test_train_sh_skips_finished_experiment(prepared):
+    if not (prepared / "exp/full/.done").exists():
+        run_sh(TRAIN.format(extra="", exp="exp/full"), prepared)
+    before = (prepared / "exp/full/checkpoints/last.pt").stat().st_mtime
+    p = run_sh("steps/train.sh --gpu -1 tiny.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph exp/full",
+               prepared)
+    assert "already trained" in p.stderr
+    assert (prepared / "exp/full/checkpoints/last.pt").stat().st_mtime == before
+
+
+def test_single_and_multi_task_train(prepared):
+    for variant in ("single_task", "multi_task"):
+        cfg = dict(TINY_CONFIG, epochs=1, model=dict(TINY_CONFIG["model"], variant=variant))
+        (prepared / f"{variant}.yaml").write_text(yaml.safe_dump(cfg))
+        run_sh(TRAIN.format(extra="", exp=f"exp/{variant}").replace("tiny.yaml", f"{variant}.yaml"), prepared)
+        ckpt = load_checkpoint(Path(prepared / f"exp/{variant}/checkpoints/best.pt"))
+        assert ckpt["config"]["model"]["variant"] == variant
