@@ -1,0 +1,141 @@
+"""Computes features for one data directory: one job of steps/make_feats.sh.
+
+    python -m emogcn.bin.make_feats [--config conf/fbank.yaml] <data-dir> <ark-base>
+
+Reads <data-dir>/wav.scp and writes, next to <ark-base>:
+    <ark-base>.ark, <ark-base>.scp   features (kaldiio), the scp holding the ark's absolute path
+    <ark-base>.utt2num_frames        frames per utterance
+    <ark-base>.utt2dur               seconds per utterance
+    <ark-base>.failed                `<utt> <reason>` for each utterance that could not be processed
+An utterance that fails (unreadable, empty, too short, ...) is logged and skipped; the job goes on.
+Every output is written under a temporary name and renamed only when the job completes, the scp
+last, so a killed job leaves nothing that steps/make_feats.sh would take as finished. Utterances
+are streamed one at a time: memory does not grow with the number of utterances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from emogcn.atomic import atomic_path
+from emogcn.config import ConfigError
+from emogcn.data.datadir import DataDirError, read_map
+from emogcn.features import FeatureConfig, FeatureExtractor, load_feature_config, read_audio
+from emogcn.log import get_logger, setup_logging
+
+logger = get_logger("make_feats")
+
+# Renamed into place in this order: the scp, which later stages read, comes last.
+OUTPUTS = ("ark", "utt2num_frames", "utt2dur", "failed", "scp")
+
+
+@dataclass
+class JobSummary:
+    done: int = 0
+    failed: int = 0
+    audio_seconds: float = 0.0
+    processing_seconds: float = 0.0  # wall clock, first utterance to last rename
+    cpu_seconds: float = 0.0  # CPU time of this process over the same span
+
+
+def _one_line(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    return text if text else type(e).__name__
+
+
+def make_feats(wav_scp: dict[str, str], cfg: FeatureConfig, ark_base: str | Path) -> JobSummary:
+    """Extracts features of every wav.scp entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}."""
+    ark_base = Path(os.path.abspath(ark_base))
+    final = {name: ark_base.with_name(f"{ark_base.name}.{name}") for name in OUTPUTS}
+    summary = JobSummary()
+    extract = FeatureExtractor(cfg)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    with contextlib.ExitStack() as stack:
+        # atomic_path renames on leaving, last entered first: enter in reverse of OUTPUTS.
+        tmp = {name: stack.enter_context(atomic_path(final[name])) for name in reversed(OUTPUTS)}
+        with kaldiio.WriteHelper(f"ark,scp:{tmp['ark']},{tmp['scp']}") as writer, \
+                open(tmp["utt2num_frames"], "w", encoding="utf-8") as frames_out, \
+                open(tmp["utt2dur"], "w", encoding="utf-8") as dur_out, \
+                open(tmp["failed"], "w", encoding="utf-8") as failed_out:
+            progress = tqdm(wav_scp.items(), total=len(wav_scp), desc=f"make_feats {ark_base.name}", unit="utt",
+                            file=sys.stderr, mininterval=5.0, ascii=True)
+            for utt, spec in progress:
+                try:
+                    wave = read_audio(spec, cfg.sample_rate, min_samples=cfg.min_samples)
+                    feats = extract(wave)
+                    if not np.isfinite(feats).all():
+                        raise ValueError(f"{spec}: features hold NaN or infinite values")
+                except Exception as e:  # one bad utterance must not end the job
+                    reason = _one_line(e)
+                    logger.warning("%s: skipped: %s", utt, reason)
+                    failed_out.write(f"{utt} {reason}\n")
+                    summary.failed += 1
+                    continue
+                writer(utt, feats)
+                seconds = wave.shape[0] / cfg.sample_rate
+                frames_out.write(f"{utt} {feats.shape[0]}\n")
+                dur_out.write(f"{utt} {seconds:.4f}\n")
+                summary.done += 1
+                summary.audio_seconds += seconds
+            progress.close()
+        # kaldiio wrote the temporary ark's name into the scp; point it at the final name.
+        lines = Path(tmp["scp"]).read_text(encoding="utf-8").splitlines()
+        with open(tmp["scp"], "w", encoding="utf-8") as scp_out:
+            for line in lines:
+                utt, location = line.split(" ", 1)
+                offset = location.rsplit(":", 1)[1]
+                scp_out.write(f"{utt} {final['ark']}:{offset}\n")
+    summary.processing_seconds = time.perf_counter() - start
+    summary.cpu_seconds = time.process_time() - start_cpu
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make_feats", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="feature YAML (conf/fbank.yaml); default: FeatureConfig defaults")
+    parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("data", help="data directory with wav.scp (usually one part of a split)")
+    parser.add_argument("ark_base", help="output path without extension, e.g. fbank/raw_fbank_train.1")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    torch.set_num_threads(1)  # parallelism comes from the jobs; threads would only contend
+    try:
+        cfg = load_feature_config(args.config)
+        wav_scp = read_map(Path(args.data) / "wav.scp")
+    except (ConfigError, DataDirError) as e:
+        print(f"make_feats: error: {e}", file=sys.stderr)
+        return 1
+    rss_startup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    logger.info("%s: %d utterances, %s features of dim %d", args.data, len(wav_scp), cfg.type, cfg.dim)
+    s = make_feats(wav_scp, cfg, args.ark_base)
+    rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    speed = s.audio_seconds / s.processing_seconds if s.processing_seconds > 0 else float("inf")
+    # One key=value line that benchmarks/bench_feats.py reads back from the job log.
+    logger.info("done: utterances=%d failed=%d audio_seconds=%.3f processing_seconds=%.3f cpu_seconds=%.3f "
+                "xrealtime=%.1f rss_startup_mb=%.0f rss_peak_mb=%.0f", s.done, s.failed, s.audio_seconds,
+                s.processing_seconds, s.cpu_seconds, speed, rss_startup_mb, rss_peak_mb)
+    return 0
+
+
+if __name__ == "__main__":
+    exit_code = main()
+    # Tearing down an interpreter that imported torch takes about a second per job; every output
+    # is closed and renamed by now, so flush the streams and leave at once.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)

@@ -1,0 +1,166 @@
+"""Cepstral mean and variance normalisation (CMVN) with Kaldi-format statistics.
+
+Statistics are a 2 x (D + 1) float64 matrix, as Kaldi's compute-cmvn-stats writes them:
+row 0 holds the per-dimension sums and, in the last column, the frame count; row 1 holds the
+per-dimension sums of squares (last column 0). Per-speaker statistics live in a data directory's
+cmvn.scp (keyed by speaker), global ones in cmvn_global.scp (one key, `global`). A test set is
+normalised globally with its TRAINING set's global statistics, so the global loader takes any data
+directory (or scp) to read them from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import kaldiio
+import numpy as np
+
+from emogcn.data.datadir import DataDirError, read_map
+
+GLOBAL_KEY = "global"
+MODES = ("speaker", "global", "none")
+# Variances below this are floored (Kaldi floors at 1e-20): a constant dimension, such as the
+# log-energy floor of digital silence, then keeps its mean removed and is not blown up by noise.
+VARIANCE_FLOOR = 1e-10
+
+
+class CmvnError(ValueError):
+    """Unusable CMVN statistics or a missing speaker; the message names the file."""
+
+
+def accumulate_stats(feats_iter: Iterable[np.ndarray], stats: np.ndarray | None = None) -> np.ndarray:
+    """Adds the frames of every (frames, D) matrix to `stats` (a new 2 x (D+1) matrix if None)."""
+    for feats in feats_iter:
+        if feats.ndim != 2:
+            raise ValueError(f"expected a (frames, dim) matrix, got shape {feats.shape}")
+        if stats is None:
+            stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
+        dim = stats.shape[1] - 1
+        if feats.shape[1] != dim:
+            raise ValueError(f"feature dimension {feats.shape[1]} does not match the statistics' {dim}")
+        x = feats.astype(np.float64, copy=False)
+        stats[0, :dim] += x.sum(axis=0)
+        stats[1, :dim] += np.square(x).sum(axis=0)
+        stats[0, dim] += x.shape[0]
+    if stats is None:
+        raise ValueError("no features to accumulate statistics from")
+    return stats
+
+
+def mean_and_scale(stats: np.ndarray, norm_vars: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean and (with norm_vars) 1 / standard deviation from Kaldi-format statistics."""
+    if stats.ndim != 2 or stats.shape[0] != 2 or stats.shape[1] < 2:
+        raise CmvnError(f"CMVN statistics must be a 2 x (dim + 1) matrix, got shape {stats.shape}")
+    count = stats[0, -1]
+    if not count >= 1:
+        raise CmvnError(f"CMVN statistics have a frame count of {count}")
+    mean = stats[0, :-1] / count
+    if not norm_vars:
+        return mean, None
+    variance = np.maximum(stats[1, :-1] / count - np.square(mean), VARIANCE_FLOOR)
+    return mean, 1.0 / np.sqrt(variance)
+
+
+def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = True) -> np.ndarray:
+    """(feats - mean) [/ std] with the mean and variance of `stats`; keeps the input's dtype."""
+    mean, scale = mean_and_scale(stats, norm_vars)
+    if feats.shape[-1] != mean.shape[0]:
+        raise CmvnError(f"features of dimension {feats.shape[-1]} but CMVN statistics of dimension {mean.shape[0]}")
+    out = feats - mean
+    if scale is not None:
+        out = out * scale
+    return out.astype(feats.dtype, copy=False)
+
+
+def load_stats_scp(path: str | Path) -> dict[str, np.ndarray]:
+    """Every matrix of a CMVN scp (small: one per speaker), read into memory."""
+    path = Path(path)
+    if not path.is_file():
+        raise CmvnError(f"{path}: file not found")
+    try:
+        stats = {key: np.asarray(mat, dtype=np.float64) for key, mat in kaldiio.load_scp(str(path)).items()}
+    except (OSError, ValueError, KeyError) as e:
+        raise CmvnError(f"{path}: cannot read CMVN statistics: {e}") from None
+    for key, mat in stats.items():
+        try:
+            mean_and_scale(mat)
+        except CmvnError as e:
+            raise CmvnError(f"{path}: '{key}': {e}") from None
+    return stats
+
+
+def load_global_stats(source: str | Path) -> np.ndarray:
+    """The global statistics of a data directory (its cmvn_global.scp) or of a cmvn_global.scp."""
+    source = Path(source)
+    path = source / "cmvn_global.scp" if source.is_dir() else source
+    stats = load_stats_scp(path)
+    if list(stats) != [GLOBAL_KEY]:
+        raise CmvnError(f"{path}: expected the single key '{GLOBAL_KEY}', got {', '.join(stats) or 'none'}")
+    return stats[GLOBAL_KEY]
+
+
+class Cmvn:
+    """Normalises one utterance's features: `cmvn(utt, feats) -> feats`.
+
+    mode 'speaker': with the statistics of the utterance's speaker (cmvn.scp + utt2spk);
+    mode 'global': with one set of statistics for every utterance (the training set's);
+    mode 'none': features unchanged.
+    """
+
+    def __init__(self, mode: str = "none", spk_stats: dict[str, np.ndarray] | None = None,
+                 utt2spk: dict[str, str] | None = None, global_stats: np.ndarray | None = None,
+                 norm_vars: bool = True):
+        if mode not in MODES:
+            raise CmvnError(f"CMVN mode '{mode}' is not one of {', '.join(MODES)}")
+        if mode == "speaker" and (spk_stats is None or utt2spk is None):
+            raise CmvnError("speaker CMVN needs per-speaker statistics and utt2spk")
+        if mode == "global" and global_stats is None:
+            raise CmvnError("global CMVN needs global statistics")
+        self.mode = mode
+        self.norm_vars = norm_vars
+        self.utt2spk = utt2spk or {}
+        # Mean and scale once per speaker rather than once per utterance.
+        self._spk = {s: mean_and_scale(st, norm_vars) for s, st in (spk_stats or {}).items()}
+        self._global = mean_and_scale(global_stats, norm_vars) if global_stats is not None else None
+
+    @classmethod
+    def from_data_dir(cls, data: str | Path, mode: str, norm_vars: bool = True,
+                      global_from: str | Path | None = None) -> "Cmvn":
+        """CMVN for the utterances of data directory `data`.
+
+        speaker: reads <data>/cmvn.scp and <data>/utt2spk. global: reads the cmvn_global.scp of
+        `global_from` (a data directory or the scp; pass the TRAINING set's), else of `data`.
+        """
+        data = Path(data)
+        if mode == "speaker":
+            try:
+                utt2spk = read_map(data / "utt2spk")
+            except DataDirError as e:
+                raise CmvnError(str(e)) from None
+            spk_stats = load_stats_scp(data / "cmvn.scp")
+            missing = sorted(set(utt2spk.values()) - set(spk_stats))
+            if missing:
+                raise CmvnError(f"{data}/cmvn.scp: no statistics for speaker '{missing[0]}' "
+                                f"({len(missing)} missing); run steps/compute_cmvn.sh on {data}")
+            return cls("speaker", spk_stats=spk_stats, utt2spk=utt2spk, norm_vars=norm_vars)
+        if mode == "global":
+            return cls("global", global_stats=load_global_stats(global_from or data), norm_vars=norm_vars)
+        return cls(mode, norm_vars=norm_vars)
+
+    def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
+        if self.mode == "none":
+            return feats
+        if self.mode == "global":
+            mean, scale = self._global
+        else:
+            spk = self.utt2spk.get(utt)
+            if spk is None or spk not in self._spk:
+                raise CmvnError(f"CMVN: no speaker statistics for utterance '{utt}' (speaker {spk})")
+            mean, scale = self._spk[spk]
+        if feats.shape[-1] != mean.shape[0]:
+            raise CmvnError(f"CMVN: '{utt}' has dimension {feats.shape[-1]}, statistics {mean.shape[0]}")
+        out = feats - mean
+        if scale is not None:
+            out = out * scale
+        return out.astype(feats.dtype, copy=False)

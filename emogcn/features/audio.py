@@ -1,0 +1,142 @@
+"""Reading one wav.scp entry as mono float32 audio at the recipe's sample rate.
+
+A wav.scp value is a file path or a Kaldi pipe (`<command> |`) whose standard output is the audio.
+soundfile sniffs the real container, so AIFF data under a .wav name reads fine. Channels are
+averaged to mono; other sample rates are resampled with torchaudio's windowed-sinc resampler.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import subprocess
+
+import numpy as np
+import soundfile as sf
+import torch
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used; the message names the file (or command) and the reason."""
+
+
+def read_audio(spec: str, target_rate: int, min_samples: int = 1) -> np.ndarray:
+    """Returns the audio of wav.scp value `spec` as float32 mono samples at `target_rate`.
+
+    Raises AudioError when it cannot be read, holds no samples, or (after resampling) holds fewer
+    than `min_samples` samples (e.g. less than one analysis frame).
+    """
+    spec = spec.strip()
+    if spec.endswith("|"):
+        command = spec[:-1].strip()
+        where = f"command '{command}'"
+        source = io.BytesIO(_run_pipe(command))
+    else:
+        where = spec
+        source = spec
+        if not os.path.isfile(spec):  # soundfile would only say "System error"
+            raise AudioError(f"{spec}: {'not a file' if os.path.exists(spec) else 'file not found'}")
+    try:
+        samples, rate = sf.read(source, dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile raises LibsndfileError/RuntimeError/TypeError by format
+        reason = str(e).strip().replace("\n", " ") or type(e).__name__
+        raise AudioError(f"{where}: cannot read audio: {reason}") from None
+    if samples.shape[0] == 0:
+        raise AudioError(f"{where}: no samples (empty audio)")
+    # Mono: one channel is a contiguous view already; several are averaged.
+    wave = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
+    if not np.isfinite(wave).all():
+        raise AudioError(f"{where}: audio holds NaN or infinite samples")
+    if rate != target_rate:
+        wave = resample(wave, rate, target_rate)
+    if wave.shape[0] < min_samples:
+        raise AudioError(
+            f"{where}: too short: {wave.shape[0]} samples at {target_rate} Hz "
+            f"({1000.0 * wave.shape[0] / target_rate:.1f} ms), fewer than the {min_samples} of one frame"
+        )
+    return wave
+
+
+def _run_pipe(command: str) -> bytes:
+    proc = subprocess.run(["bash", "-c", "set -o pipefail; " + command], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = f": {lines[-1]}" if lines else ""
+        raise AudioError(f"command '{command}': exited with status {proc.returncode}{detail}")
+    if not proc.stdout:
+        raise AudioError(f"command '{command}': wrote no audio to standard output")
+    return proc.stdout
+
+
+def resample(wave: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """torchaudio.functional.resample (sinc_interp_hann, its defaults) on a 1-D float32 array."""
+    if orig_rate == target_rate:
+        return wave
+    return _resampler(int(orig_rate), int(target_rate))(wave)
+
+
+class _SincResampler:
+    """torchaudio's windowed-sinc resampler, with its kernel prepared once per rate pair.
+
+    torchaudio.functional.resample rebuilds the kernel on every call and applies it as a conv1d
+    whose kernel spans a whole step of input (441 taps for 22.05 -> 16 kHz) although each output
+    phase has only about 2 * width nonzero taps. Here the kernel (taken from
+    torchaudio.transforms.Resample, so the filter is torchaudio's) is cut into groups of
+    consecutive output phases, each keeping only the input span its phases touch, and applied as
+    one batched matrix product over strided windows of the padded signal: the same sums over the
+    same nonzero taps, about 3x faster than the conv1d on CPU.
+    """
+
+    PHASES_PER_GROUP = 16
+
+    def __init__(self, orig_rate: int, target_rate: int):
+        from torchaudio.transforms import Resample
+
+        module = Resample(orig_rate, target_rate)
+        gcd = math.gcd(orig_rate, target_rate)
+        self.step = orig_rate // gcd  # input samples consumed per step
+        self.outputs = target_rate // gcd  # output samples (phases) produced per step
+        self.width = int(module.width)
+        kernel = module.kernel[:, 0, :].to(torch.float32)  # (outputs, taps)
+        taps = kernel.shape[1]
+        per_group = min(self.outputs, self.PHASES_PER_GROUP)
+        groups = -(-self.outputs // per_group)
+        kernel = torch.nn.functional.pad(kernel, (0, 0, 0, groups * per_group - self.outputs))
+        # Input columns each group of phases touches.
+        used = (kernel != 0).reshape(groups, per_group, taps).any(dim=1)
+        spans = [(int(cols[0]), int(cols[-1])) if len(cols) else None
+                 for cols in (row.nonzero()[:, 0] for row in used)]
+        first = spans[0][0]
+        # Windows start at first + g * spacing (a uniform stride, so one strided view serves all
+        # groups); the spacing never overshoots a group's first column.
+        self.spacing = min([(s[0] - first) // g for g, s in enumerate(spans) if g > 0 and s is not None], default=0)
+        self.span = 1 + max(s[1] - (first + g * self.spacing) for g, s in enumerate(spans) if s is not None)
+        matrices = torch.zeros(groups, self.span, per_group)
+        for g in range(groups):
+            start = first + g * self.spacing
+            stop = min(taps, start + self.span)
+            matrices[g, : stop - start] = kernel[g * per_group:(g + 1) * per_group, start:stop].T
+        self.matrices = matrices  # (groups, span, phases per group)
+        self.first = first
+        # Zeros past torchaudio's own right padding, so the last windows stay inside the signal.
+        self.extra_pad = max(0, first + (groups - 1) * self.spacing + self.span - taps)
+
+    def __call__(self, wave: np.ndarray) -> np.ndarray:
+        length = wave.shape[0]
+        x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+        padded = torch.nn.functional.pad(x[None], (self.width, self.width + self.step + self.extra_pad))[0]
+        num_steps = length // self.step + 1  # what torchaudio's strided conv1d gives
+        groups, span, per_group = self.matrices.shape
+        windows = padded.as_strided((groups, num_steps, span), (self.spacing, self.step, 1), self.first)
+        out = torch.bmm(windows, self.matrices)  # (groups, steps, phases per group)
+        out = out.permute(1, 0, 2).reshape(num_steps, groups * per_group)[:, : self.outputs].reshape(-1)
+        target_length = -(-self.outputs * length // self.step)  # ceil, in exact integers
+        return out[:target_length].numpy()
+
+
+@functools.lru_cache(maxsize=16)
+def _resampler(orig_rate: int, target_rate: int) -> _SincResampler:
+    return _SincResampler(orig_rate, target_rate)

@@ -1,0 +1,43 @@
+"""egs/emodb on the real EmoDB in ../shared/corpora/emodb, reduced (2 folds, few epochs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import EMODB, REPO, run_sh
+from emogcn.data import datadir as dd
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    if not (EMODB / "wav").is_dir():
+        pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")
+    d = tmp_path_factory.mktemp("emodb") / "recipe"
+    d.mkdir()
+    for name in ("steps", "utils", "local", "path.sh", "cmd.sh"):
+        os.symlink(REPO / "egs/emodb" / name, d / name)
+    os.symlink(REPO / "egs/emodb/conf", d / "conf")
+    shutil.copy(REPO / "egs/emodb/run.sh", d / "run.sh")
+    return d
+
+
+def test_emodb_two_folds_well_above_chance(recipe):
+    run_sh(f"./run.sh --db-root {EMODB} --folds '1 2' --epochs 8 --train-nj 2", recipe)
+    all_dir = recipe / "data/all"
+    assert len(dd.read_map(all_dir / "feats.scp")) == 535
+    assert sorted(set(dd.read_map(all_dir / "utt2spk").values())) == [
+        f"emodb-{s}" for s in ("03", "08", "09", "10", "11", "12", "13", "14", "15", "16")]
+    assert len(list((recipe / "data/folds").glob("fold*"))) == 10  # leave-one-speaker-out
+    test_spk = set(dd.read_map(recipe / "data/folds/fold1/test/utt2spk").values())
+    train_spk = set(dd.read_map(recipe / "data/folds/fold1/train/utt2spk").values())
+    dev_spk = set(dd.read_map(recipe / "data/folds/fold1/dev/utt2spk").values())
+    assert test_spk == {"emodb-03"} and len(dev_spk) == 1 and not (train_spk | dev_spk) & test_spk
+    for variant in ("single_task", "multi_task", "emotion_gcn"):
+        metrics = json.loads((recipe / f"exp/{variant}_seed0/pooled/metrics.json").read_text())
+        # 7 classes: chance UA is 14.3 %.
+        assert metrics["UA"] > 0.35, (variant, metrics["UA"])
+    assert "emotion_gcn_seed0" in (recipe / "RESULTS.md").read_text()
