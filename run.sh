@@ -15,6 +15,7 @@ seeds="0"
 folds=          # e.g. "1 2" for a quick run; empty: all 4 folds
 epochs=         # overrides conf/train_*.yaml
 gpu=auto
+train_nj=1      # trainings at once; 2 uses both cores of a 2-core machine
 variants="single_task multi_task emotion_gcn"
 help_message="Usage: $0 [--stage 0] [--stop-stage 5] [--nj 2] [--seeds '0'] [--folds '1 2'] [--epochs N] [--gpu auto|-1|N]"
 
@@ -40,5 +41,5 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
-  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --variants "$variants" \
+  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
   --graph-tag auto --results RESULTS.md

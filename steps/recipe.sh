@@ -30,6 +30,7 @@ seeds="0"
 folds=                      # the folds to run (e.g. "1 2"); empty: all of them
 epochs=                     # overrides the configs' epochs (quick runs)
 gpu=auto
+train_nj=1                  # trainings run at once (CPU: up to the core count, each on one thread)
 results=RESULTS.md
 features_name=fbank         # recorded in RESULTS.md rows
 cmvn_name=speaker           # recorded in RESULTS.md rows (the configs' cmvn setting)
@@ -85,16 +86,30 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  threads=0
+  [ "$train_nj" -le 1 ] || threads=1
+  running=0
+  failed=0
   for seed in $seeds; do
     for variant in $variants; do
       for k in $folds; do
         log "stage 4: $variant, seed $seed, fold $k"
-        steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" ${epochs:+--epochs "$epochs"} \
+        steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" ${epochs:+--epochs "$epochs"} \
           "$train_config_prefix$variant.yaml" "$data/folds/fold$k/train" "$data/folds/fold$k/dev" \
-          "$exp/graph_$graph_tag/fold$k" "$exp/${variant}_seed$seed/fold$k"
+          "$exp/graph_$graph_tag/fold$k" "$exp/${variant}_seed$seed/fold$k" &
+        running=$((running + 1))
+        if [ "$running" -ge "$train_nj" ]; then
+          wait -n || failed=$((failed + 1))
+          running=$((running - 1))
+        fi
       done
     done
   done
+  while [ "$running" -gt 0 ]; do
+    wait -n || failed=$((failed + 1))
+    running=$((running - 1))
+  done
+  [ "$failed" -eq 0 ] || { echo "$0: $failed training run(s) failed; see the messages above" >&2; exit 1; }
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then

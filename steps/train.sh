@@ -10,7 +10,8 @@ gpu=auto       # auto: CUDA device 0 when present, else CPU; -1: CPU; N: CUDA de
 resume=true
 seed=
 epochs=
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N]
+num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
        <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>"
 
 . ./path.sh
@@ -31,7 +32,7 @@ if [ -f "$exp/.done" ]; then
 fi
 if [ "$resume" = false ]; then rm -rf "$exp/checkpoints"; fi
 
-opts=(--resume "$resume")
+opts=(--resume "$resume" --num-threads "$num_threads")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
 [ -z "$seed" ] || opts+=(--seed "$seed")
 [ -z "$epochs" ] || opts+=(--epochs "$epochs")

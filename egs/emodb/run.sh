@@ -16,6 +16,7 @@ seeds="0"
 folds=
 epochs=
 gpu=auto
+train_nj=1      # trainings at once; 2 uses both cores of a 2-core machine
 variants="single_task multi_task emotion_gcn"
 graph_config=conf/graph.yaml
 graph_tag=prior
@@ -43,5 +44,5 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
-  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --variants "$variants" \
+  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
   --graph-config "$graph_config" --graph-tag "$graph_tag" --results RESULTS.md

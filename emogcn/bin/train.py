@@ -1,6 +1,6 @@
 """Trains one model (stage 4).
 
-    python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N]
+    python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
                                <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>
 """
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=_bool, default=True, help="continue from checkpoints/last.pt if present")
     parser.add_argument("--seed", type=int, help="overrides the config's seed")
     parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
+    parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("config")
     parser.add_argument("train_dir", type=Path)
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("exp_dir", type=Path)
     args = parser.parse_args(argv)
     setup_logging()
+    if args.num_threads > 0:
+        import torch
+
+        torch.set_num_threads(args.num_threads)
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     try:
         cfg = load_config(TrainConfig, args.config, overrides)
