@@ -22,7 +22,7 @@ from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import _feature_dim, build_experiment_model, load_checkpoint, predict, select_device
+from emogcn.training.trainer import feature_dim, build_experiment_model, load_checkpoint, predict, select_device
 
 logger = get_logger("emogcn.infer")
 
@@ -32,7 +32,7 @@ DIM_NAMES = ("valence", "arousal", "dominance")
 def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, checkpoint: str = "best") -> Path:
     cfg = load_config(TrainConfig, exp_dir / "config.yaml")
     device = select_device(gpu)
-    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=_feature_dim(data_dir))
+    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=feature_dim(data_dir))
     ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")

@@ -64,9 +64,12 @@ def mean_and_scale(stats: np.ndarray, norm_vars: bool = True) -> tuple[np.ndarra
 
 def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = True) -> np.ndarray:
     """(feats - mean) [/ std] with the mean and variance of `stats`; keeps the input's dtype."""
-    mean, scale = mean_and_scale(stats, norm_vars)
+    return _normalise(feats, *mean_and_scale(stats, norm_vars), what="features")
+
+
+def _normalise(feats: np.ndarray, mean: np.ndarray, scale: np.ndarray | None, what: str) -> np.ndarray:
     if feats.shape[-1] != mean.shape[0]:
-        raise CmvnError(f"features of dimension {feats.shape[-1]} but CMVN statistics of dimension {mean.shape[0]}")
+        raise CmvnError(f"CMVN: {what} of dimension {feats.shape[-1]} but statistics of dimension {mean.shape[0]}")
     out = feats - mean
     if scale is not None:
         out = out * scale
@@ -158,9 +161,4 @@ class Cmvn:
             if spk is None or spk not in self._spk:
                 raise CmvnError(f"CMVN: no speaker statistics for utterance '{utt}' (speaker {spk})")
             mean, scale = self._spk[spk]
-        if feats.shape[-1] != mean.shape[0]:
-            raise CmvnError(f"CMVN: '{utt}' has dimension {feats.shape[-1]}, statistics {mean.shape[0]}")
-        out = feats - mean
-        if scale is not None:
-            out = out * scale
-        return out.astype(feats.dtype, copy=False)
+        return _normalise(feats, mean, scale, what=f"'{utt}'")

@@ -170,7 +170,7 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
     device = select_device(gpu)
     torch.manual_seed(cfg.seed)
 
-    model, classes = build_experiment_model(cfg, graph_dir, input_dim=_feature_dim(train_dir))
+    model, classes = build_experiment_model(cfg, graph_dir, input_dim=feature_dim(train_dir))
     # Global statistics always come from the training set; speaker statistics from each set's own.
     train_set = FeatureDataset(train_dir, classes, Cmvn.from_data_dir(train_dir, cfg.cmvn, global_from=train_dir),
                                cache=cfg.cache_features)
@@ -268,7 +268,8 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
     return best
 
 
-def _feature_dim(data_dir: Path) -> int:
+def feature_dim(data_dir: Path) -> int:
+    """The feature dimension of a data directory (from its first feats.scp entry)."""
     import kaldiio
 
     from emogcn.data.datadir import read_map
