@@ -1,0 +1,408 @@
+"""What every local/prepare_<corpus>.py shares: finding the audio, reporting what is skipped,
+looking labels up, writing the data directory and its folds.
+
+A prepare script holds only its corpus's naming rules. It walks the corpus with `find_audio`,
+parses each name, and hands each utterance to `CorpusData.add`, which maps the corpus's emotion
+code to the shared label (conf/emotions.yaml, `corpora.<corpus>`), rejects duplicates and bad
+ids, and records every skipped audio file with its reason. `CorpusData.write` writes the Kaldi
+data directory (DESIGN.md section 3), spk2utt last, and prints the counts. Audio is never decoded
+here: stage 1 reads it (sniffing the real format), resamples, mixes down and counts failures.
+
+    skips = Skips("prepare_x")
+    data = CorpusData("x", LabelMap(labels_yaml, "x"), skips)
+    for path in find_audio(root, skips):
+        ...  # parse the name, or skips.add(path, "name does not parse", "...")
+        data.add(utt=..., spk=..., path=path, code=..., lang="en", gender="f")
+    data.write(out)
+    write_folds(out, folds_dir, ...)  # when asked for folds
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import statistics
+import sys
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from emogcn.config import ConfigError
+from emogcn.data.datadir import (SPK_FILES, UTT_FILES, DataDirError, ValidateOptions, read_map,
+                                 spk2utt_from_utt2spk, subset_data_dir, validate_data_dir, write_map)
+from emogcn.data.folds import dev_speakers_for, make_folds
+from emogcn.data.labels import load_label_config
+
+# Extensions of audio files. A file with one of these that a corpus does not use is reported as
+# skipped; anything else (documentation, spreadsheets, videos) is ignored silently.
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".aifc",
+                            ".m4a", ".wma", ".au", ".snd", ".sph", ".pcm", ".amr"})
+# Above this many speakers the per-speaker counts are summarised (MSP-Podcast gives every
+# utterance of an unknown speaker its own speaker id: tens of thousands).
+MAX_LISTED_SPEAKERS = 200
+_WHITESPACE = re.compile(r"\s")
+_FOLD = re.compile(r"^fold\d+$")
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be prepared (nothing found, a missing label file); one clear line."""
+
+
+def say(prog: str, message: str) -> None:
+    print(f"{prog}: {message}", file=sys.stderr)
+
+
+def normalize_name(name: str) -> str:
+    """A file name in NFC form: macOS (HFS+) stores names decomposed, other systems composed, so
+    the same accented name (MESD's Spanish words) compares equal after this."""
+    return unicodedata.normalize("NFC", name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Skipped files
+
+
+@dataclass
+class Skips:
+    """Every audio file a prepare script does not use, with the reason; printed per file and
+    totalled per reason. `reason` is the category (totals group by it), `detail` the specifics."""
+
+    prog: str
+    items: list[tuple[Path, str, str]] = field(default_factory=list)
+
+    def add(self, path: Path, reason: str, detail: str = "") -> None:
+        self.items.append((path, reason, detail))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def counts(self) -> Counter:
+        return Counter(reason for _, reason, _ in self.items)
+
+    def report(self) -> None:
+        for path, reason, detail in self.items:
+            say(self.prog, f"skipped {path}: {reason}" + (f" ({detail})" if detail else ""))
+        if self.items:
+            totals = "; ".join(f"{n} {reason}" for reason, n in sorted(self.counts().items(), key=lambda kv: -kv[1]))
+            say(self.prog, f"skipped {len(self.items)} audio file(s) in all: {totals}")
+
+
+def find_audio(root: str | Path, skips: Skips, suffixes: Iterable[str] = (".wav",)) -> list[Path]:
+    """Audio files under `root` whose extension (any case) is in `suffixes`, sorted by path.
+
+    Folder names and case differ between releases, so the whole tree is walked. Other audio
+    files (an MP3 copy, a stray FLAC) are reported as skipped; non-audio files are ignored.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"{root}: corpus folder not found" if not root.exists() else f"{root}: not a folder")
+    wanted = {s.lower() for s in suffixes}
+    found = []
+    for path in walk_files(root):
+        suffix = path.suffix.lower()
+        if suffix not in wanted and suffix not in AUDIO_SUFFIXES:
+            continue
+        if path.name.startswith("._"):
+            # AppleDouble metadata that macOS zips carry next to each file: not audio.
+            skips.add(path, "macOS metadata file (._ prefix), not audio")
+        elif suffix not in wanted:
+            skips.add(path, f"not a {'/'.join(sorted(wanted))} file")
+        else:
+            found.append(path)
+    if not found and not skips:
+        raise CorpusError(f"{root}: no {'/'.join(sorted(wanted))} files found")
+    return found
+
+
+def walk_files(root: str | Path) -> Iterator[Path]:
+    """Every file under `root`, folders and files in sorted order, following links."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath) / name
+
+
+def find_file(root: str | Path, name: str) -> Path | None:
+    """The first file named `name` (any case) under `root`, in sorted walk order, or None."""
+    name = name.lower()
+    return next((p for p in walk_files(root) if p.name.lower() == name and not p.name.startswith("._")), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+
+
+class LabelMap:
+    """A corpus's emotion codes -> shared class names, from conf/emotions.yaml `corpora.<corpus>`.
+
+    With ignore_case the codes match in any case (folder names such as ESD's `Angry`/`angry`).
+    """
+
+    def __init__(self, labels_yaml: str | Path, corpus: str, ignore_case: bool = False):
+        self.path = Path(labels_yaml)
+        self.corpus = corpus
+        self.ignore_case = ignore_case
+        cfg = load_label_config(self.path)
+        corpora = cfg.get("corpora") or {}
+        if corpus not in corpora or not isinstance(corpora[corpus], dict):
+            raise ConfigError(f"{self.path}: no label map for corpus '{corpus}' under 'corpora' "
+                              f"(add `{corpus}: {{<code>: <class>, ...}}`)")
+        self.classes: list[str] = list(cfg["classes"])
+        self.four_class: list[str] = list(cfg.get("four_class") or [])
+        # YAML reads an unquoted code such as 01 as a number; codes are compared as text.
+        self._map: dict[str, str] = {}
+        for code, name in corpora[corpus].items():
+            key = self._key(str(code))
+            if key in self._map and self._map[key] != name:
+                raise ConfigError(f"{self.path}: corpora.{corpus} maps '{code}' and another code that differs "
+                                  f"only in case to different classes; {corpus} codes are matched in any case")
+            self._map[key] = name
+
+    def _key(self, code: str) -> str:
+        return code.casefold() if self.ignore_case else code
+
+    def get(self, code: str) -> str | None:
+        return self._map.get(self._key(code))
+
+    def unknown_reason(self, code: str) -> str:
+        return f"emotion code '{code}' is not in {self.path} corpora.{self.corpus}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The data directory
+
+
+@dataclass
+class Utterance:
+    spk: str
+    path: Path
+    emotion: str
+    lang: str
+    va: tuple[float, ...] | None = None
+
+
+class CorpusData:
+    """The utterances of one corpus, collected one by one and written as a data directory."""
+
+    def __init__(self, corpus: str, labels: LabelMap, skips: Skips):
+        self.corpus = corpus
+        self.labels = labels
+        self.skips = skips
+        self.utts: dict[str, Utterance] = {}
+        self.genders: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    @property
+    def prog(self) -> str:
+        return self.skips.prog
+
+    def note(self, message: str) -> None:
+        """A line for the summary (counts of label rows without audio and the like)."""
+        self.notes.append(message)
+
+    def add(self, *, utt: str, spk: str, path: Path, code: str, lang: str, gender: str | None = None,
+            va: Sequence[float] | None = None) -> bool:
+        """Adds one utterance; returns False (and records why) if it is skipped.
+
+        `code` is the corpus's emotion code, mapped through the label map. `utt` must begin with
+        `spk` (DESIGN.md section 3), and both with the corpus name, so that ids stay unique and
+        sorted alike when corpora are combined. `va` is already scaled to [-1, 1].
+        """
+        emotion = self.labels.get(code)
+        if emotion is None:
+            self.skips.add(path, "emotion code not in the label map", self.labels.unknown_reason(code))
+            return False
+        return self.add_label(utt=utt, spk=spk, path=path, emotion=emotion, lang=lang, gender=gender, va=va)
+
+    def add_label(self, *, utt: str, spk: str, path: Path, emotion: str, lang: str, gender: str | None = None,
+                  va: Sequence[float] | None = None) -> bool:
+        """As `add`, with the shared label already looked up (IEMOCAP filters on it first)."""
+        # Ids come from file names; these checks are guards against a script's own mistakes
+        # and against names that no rule foresaw, so they skip the file rather than stop.
+        if _WHITESPACE.search(utt) or _WHITESPACE.search(spk):
+            self.skips.add(path, "utterance or speaker id would contain whitespace", f"'{utt}'")
+            return False
+        if not spk.startswith(f"{self.corpus}-") or not (utt == spk or utt.startswith(f"{spk}-")):
+            raise ValueError(f"{self.prog}: bad ids from {path}: utterance '{utt}' must begin with speaker "
+                             f"'{spk}', which must begin with '{self.corpus}-'")
+        path = Path(path).resolve()
+        if "\n" in str(path) or "\r" in str(path):
+            self.skips.add(path, "path holds a line break, which wav.scp cannot hold")
+            return False
+        if utt in self.utts:
+            self.skips.add(path, "duplicate utterance id", f"'{utt}' is already {self.utts[utt].path}")
+            return False
+        if va is not None:
+            va = tuple(float(x) for x in va)
+            if not all(math.isfinite(x) and -1.0 <= x <= 1.0 for x in va):
+                self.skips.add(path, "dimensional label outside the rating scale", " ".join(f"{x:g}" for x in va))
+                return False
+        if gender is not None:
+            if self.genders.setdefault(spk, gender) != gender:
+                self.skips.add(path, "gender differs from the speaker's other files",
+                               f"'{gender}' for {spk}, which is '{self.genders[spk]}'")
+                return False
+        self.utts[utt] = Utterance(spk, path, emotion, lang, va)
+        return True
+
+    def utt2spk(self) -> dict[str, str]:
+        return {u: x.spk for u, x in self.utts.items()}
+
+    def write(self, out: str | Path) -> None:
+        """Writes the data directory, spk2utt last, then prints the skips and the counts."""
+        out = Path(out)
+        self.skips.report()
+        if not self.utts:
+            raise CorpusError(f"no usable utterances ({len(self.skips)} audio file(s) skipped)")
+        with_va = [u for u, x in self.utts.items() if x.va is not None]
+        if with_va and len(with_va) != len(self.utts):
+            raise ValueError(f"{self.prog}: {len(self.utts) - len(with_va)} utterance(s) have no dimensional "
+                             "labels while others do")
+        out.mkdir(parents=True, exist_ok=True)
+        files = {
+            "wav.scp": {u: str(x.path) for u, x in self.utts.items()},
+            "utt2spk": self.utt2spk(),
+            "utt2emo": {u: x.emotion for u, x in self.utts.items()},
+            "utt2lang": {u: x.lang for u, x in self.utts.items()},
+            "utt2corpus": {u: self.corpus for u in self.utts},
+        }
+        if with_va:
+            files["utt2va"] = {u: " ".join(f"{v:.4f}" for v in x.va) for u, x in self.utts.items()}
+        speakers = sorted(set(files["utt2spk"].values()))
+        if self.genders:
+            # Kaldi's spk2gender covers every speaker; 'u' where the corpus does not say.
+            files["spk2gender"] = {s: self.genders.get(s, "u") for s in speakers}
+        # Files of an earlier run that this one does not write would no longer match; spk2utt
+        # goes first so that a directory interrupted here does not look complete.
+        for name in ("spk2utt", *UTT_FILES, *SPK_FILES):
+            if name not in files and (out / name).is_file():
+                (out / name).unlink()
+                say(self.prog, f"removed {out / name} of an earlier run")
+        for name, mapping in files.items():
+            write_map(out / name, mapping)
+        write_map(out / "spk2utt", spk2utt_from_utt2spk(files["utt2spk"]))  # last: marks the dir complete
+        # A self-check: what a prepare script writes must pass the check every stage runs.
+        validate_data_dir(out, ValidateOptions(need_media=True, labels=set(self.labels.classes)))
+        self.print_counts(out)
+
+    def print_counts(self, out: Path) -> None:
+        per_class = Counter(x.emotion for x in self.utts.values())
+        per_spk = Counter(x.spk for x in self.utts.values())
+        per_lang = Counter(x.lang for x in self.utts.values())
+        say(self.prog, f"wrote {out}: {len(self.utts)} utterances, {len(per_spk)} speakers, "
+                       f"{len(self.skips)} audio file(s) skipped")
+        for message in self.notes:
+            say(self.prog, message)
+        say(self.prog, "per class: " + " ".join(f"{k}={v}" for k, v in sorted(per_class.items())))
+        if len(per_lang) > 1:
+            say(self.prog, "per language: " + " ".join(f"{k}={v}" for k, v in sorted(per_lang.items())))
+        if len(per_spk) <= MAX_LISTED_SPEAKERS:
+            say(self.prog, "per speaker: " + " ".join(f"{k}={v}" for k, v in sorted(per_spk.items())))
+        else:
+            n = sorted(per_spk.values())
+            say(self.prog, f"per speaker: {len(n)} speakers, utterances min {n[0]}, median "
+                           f"{statistics.median(n):g}, max {n[-1]} (more than {MAX_LISTED_SPEAKERS}: not listed)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Folds
+
+
+def default_protocol(num_speakers: int) -> tuple[str, int | None]:
+    """Leave-one-speaker-out up to 12 speakers (DESIGN.md section 6); above, test groups of about
+    four speakers (CORPORA.md, "Protocols"): ceil(n / 4) folds."""
+    if num_speakers <= 12:
+        return "loso", None
+    return "groups", math.ceil(num_speakers / 4)
+
+
+def clear_folds(folds_dir: Path, prog: str) -> None:
+    """Removes fold<k> folders of an earlier run, which a run with fewer folds would leave stale."""
+    if folds_dir.is_dir():
+        for d in sorted(folds_dir.iterdir()):
+            if d.is_dir() and _FOLD.match(d.name):
+                shutil.rmtree(d)
+                say(prog, f"removed {d} of an earlier run")
+
+
+def write_folds(data_dir: str | Path, folds_dir: str | Path, prog: str, protocol: str | None = None,
+                num_groups: int | None = None, num_dev_speakers: int = 1) -> list[Path]:
+    """Speaker-independent folds of `data_dir` via emogcn.data.folds.make_folds; the protocol
+    defaults to `default_protocol` of the number of speakers."""
+    data_dir, folds_dir = Path(data_dir), Path(folds_dir)
+    num_speakers = len(set(read_map(data_dir / "utt2spk").values()))
+    if protocol is None:
+        protocol, default_groups = default_protocol(num_speakers)
+        num_groups = num_groups or default_groups
+    elif protocol == "groups" and num_groups is None:
+        num_groups = max(2, math.ceil(num_speakers / 4))
+    clear_folds(folds_dir, prog)
+    folds = make_folds(data_dir, folds_dir, protocol, num_groups, num_dev_speakers)
+    say(prog, f"wrote {len(folds)} fold(s) under {folds_dir}: {protocol}"
+              + (f", {num_groups} speaker groups" if protocol == "groups" else "")
+              + f", {num_dev_speakers} dev speaker(s) per fold")
+    return folds
+
+
+def write_group_folds(data_dir: str | Path, folds_dir: str | Path, prog: str, test_groups: list[list[str]],
+                      num_dev_speakers: int = 1) -> list[Path]:
+    """Folds with given test-speaker groups (IEMOCAP's sessions); dev speakers are the ones after
+    the test group in sorted order, as make_folds picks them."""
+    data_dir, folds_dir = Path(data_dir), Path(folds_dir)
+    speakers = sorted(set(read_map(data_dir / "utt2spk").values()))
+    clear_folds(folds_dir, prog)
+    folds = []
+    for k, test in enumerate(test_groups, start=1):
+        dev = dev_speakers_for(speakers, test, num_dev_speakers)
+        train = [s for s in speakers if s not in set(test) | set(dev)]
+        fold = folds_dir / f"fold{k}"
+        for name, spks in (("train", train), ("dev", dev), ("test", test)):
+            subset_data_dir(data_dir, fold / name, spks=spks)
+        folds.append(fold)
+    say(prog, f"wrote {len(folds)} fold(s) under {folds_dir}")
+    return folds
+
+
+def write_fold_sets(data_dir: str | Path, fold_dir: str | Path, sets: dict[str, Iterable[str]]) -> None:
+    """One fold from given utterance lists, e.g. {'train': [...], 'dev': [...], 'test': [...]}."""
+    for name, utts in sets.items():
+        utts = list(utts)
+        if not utts:
+            raise DataDirError(f"{data_dir}: the {name} set of {fold_dir} would be empty")
+        subset_data_dir(data_dir, Path(fold_dir) / name, utts=utts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def argument_parser(doc: str | None, protocol_options: bool = True) -> argparse.ArgumentParser:
+    """The options every prepare script takes:
+    [--labels conf/emotions.yaml] [--folds-dir DIR] [--protocol ...] <corpus-root> <data-dir>."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labels", type=Path, default=Path("conf/emotions.yaml"),
+                        help="the shared label space with this corpus's code map (default: %(default)s)")
+    parser.add_argument("--folds-dir", type=Path, help="also write the protocol's folds here: fold<k>/{train,dev,test}")
+    if protocol_options:
+        parser.add_argument("--protocol", choices=["loso", "groups"],
+                            help="fold protocol (default: loso up to 12 speakers, else groups of about 4)")
+        parser.add_argument("--num-groups", type=int, help="speaker groups for --protocol groups")
+        parser.add_argument("--num-dev-speakers", type=int, default=1, help="dev speakers per fold (default: 1)")
+    parser.add_argument("root", type=Path, help="the corpus folder as unpacked")
+    parser.add_argument("out", type=Path, help="the data directory to write")
+    return parser
+
+
+def run(prog: str, body: Callable[[], None]) -> int:
+    """Runs a prepare script's body; bad input ends in one line on stderr and exit status 1."""
+    try:
+        body()
+    except ValueError as e:  # CorpusError, ConfigError, DataDirError, and make_folds' bad options
+        say(prog, f"error: {e}")
+        return 1
+    return 0
