@@ -131,6 +131,12 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       seed_dirs+=("$e/pooled")
       table+=("${variant}_seed$seed=$e/pooled/metrics.json")
     done
+    if [ "${#seed_dirs[@]}" -gt 1 ]; then
+      python -m emogcn.bin.pool_scores --seeds --name "${variant}_seeds" --results "$results" \
+        --info model="$variant" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name" seeds="${seeds// /,}" \
+        "$exp/${variant}_seeds" "${seed_dirs[@]}"
+      table+=("${variant}_mean_over_seeds=$exp/${variant}_seeds/metrics.json")
+    fi
   done
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
   python -m emogcn.bin.pool_scores --table "${table[@]}"
