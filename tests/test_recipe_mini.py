@@ -62,5 +62,6 @@ def test_stages_3_to_5_every_variant_learns(recipe):
     results = (recipe / "RESULTS.md").read_text()
     assert all(f"{v}_seed0" in results for v in ("single_task", "multi_task", "emotion_gcn"))
     # The run ends with the table of the three variants.
-    tail = (p.stdout + p.stderr).strip().splitlines()[-6:]
-    assert any("emotion_gcn_seed0" in line for line in tail) and any("single_task_seed0" in line for line in tail)
+    table = p.stdout.strip().splitlines()[-4:]
+    assert table[0].split()[:4] == ["name", "UA", "WA", "macro-F1"]
+    assert [row.split()[0] for row in table[1:]] == ["single_task_seed0", "multi_task_seed0", "emotion_gcn_seed0"]
