@@ -154,8 +154,9 @@ def test_every_corpus_has_a_label_map_onto_the_shared_classes():
         assert cfg["corpora"][corpus] and all(isinstance(code, str) for code in cfg["corpora"][corpus])
 
 
-@pytest.mark.skipif(not EMODB.is_dir(), reason="the EmoDB copy in ../shared/corpora is not present")
 def test_emodb_real_corpus(tmp_path, capsys):
+    if not EMODB.is_dir():
+        pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")
     err = prepare("emodb", EMODB, tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("emodb", tmp_path / "all", err,
               classes={"anger": 127, "boredom": 81, "disgust": 46, "fear": 69, "happiness": 71, "neutral": 79,

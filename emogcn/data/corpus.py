@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from emogcn.config import ConfigError
 from emogcn.data.datadir import (SPK_FILES, UTT_FILES, DataDirError, ValidateOptions, read_map,
                                  spk2utt_from_utt2spk, subset_data_dir, validate_data_dir, write_map)
-from emogcn.data.folds import dev_speakers_for, make_folds
+from emogcn.data.folds import folds_from_groups, make_folds
 from emogcn.data.labels import load_label_config
 
 # Extensions of audio files. A file with one of these that a corpus does not use is reported as
@@ -353,17 +353,9 @@ def write_group_folds(data_dir: str | Path, folds_dir: str | Path, prog: str, te
                       num_dev_speakers: int = 1) -> list[Path]:
     """Folds with given test-speaker groups (IEMOCAP's sessions); dev speakers are the ones after
     the test group in sorted order, as make_folds picks them."""
-    data_dir, folds_dir = Path(data_dir), Path(folds_dir)
-    speakers = sorted(set(read_map(data_dir / "utt2spk").values()))
+    folds_dir = Path(folds_dir)
     clear_folds(folds_dir, prog)
-    folds = []
-    for k, test in enumerate(test_groups, start=1):
-        dev = dev_speakers_for(speakers, test, num_dev_speakers)
-        train = [s for s in speakers if s not in set(test) | set(dev)]
-        fold = folds_dir / f"fold{k}"
-        for name, spks in (("train", train), ("dev", dev), ("test", test)):
-            subset_data_dir(data_dir, fold / name, spks=spks)
-        folds.append(fold)
+    folds = folds_from_groups(data_dir, folds_dir, test_groups, num_dev_speakers)
     say(prog, f"wrote {len(folds)} fold(s) under {folds_dir}")
     return folds
 

@@ -55,8 +55,17 @@ def make_folds(all_dir: str | Path, out_dir: str | Path, protocol: str = "loso",
     groups = speaker_groups(speakers, protocol, num_groups)
     if max_folds is not None:
         groups = groups[:max_folds]
+    return folds_from_groups(all_dir, out_dir, groups, num_dev_speakers)
+
+
+def folds_from_groups(all_dir: str | Path, out_dir: str | Path, test_groups: list[list[str]],
+                      num_dev_speakers: int = 1) -> list[Path]:
+    """One fold per test-speaker group (a protocol's groups, or a corpus's own, e.g. IEMOCAP's
+    sessions); dev speakers follow the test group in sorted order (dev_speakers_for)."""
+    all_dir, out_dir = Path(all_dir), Path(out_dir)
+    speakers = sorted(set(read_map(all_dir / "utt2spk").values()))
     folds = []
-    for k, test in enumerate(groups, start=1):
+    for k, test in enumerate(test_groups, start=1):
         dev = dev_speakers_for(speakers, test, num_dev_speakers)
         train = [s for s in speakers if s not in set(test) | set(dev)]
         fold = out_dir / f"fold{k}"
