@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from emogcn.models import BACKBONES, GraphConvolution, LabelGCN, build_backbone, build_model, register_backbone
-from emogcn.models.backbones import masked_mean_max
+from emogcn.models.backbones import masked_pool
 
 FEAT_DIM = 20
 SMALL = {"channels": [4, 8], "embed_dim": 16, "dropout": 0.0}
@@ -58,7 +58,7 @@ def test_default_speech_cnn_embedding_size():
     assert build_backbone("speech_cnn", 80, embed_dim=0, channels=[8, 16]).out_dim == 32  # mean + max
 
 
-@pytest.mark.parametrize("pooling", ["mean", "max", "meanmax"])
+@pytest.mark.parametrize("pooling", ["mean", "max", "meanmax", "meanstd"])
 def test_padding_does_not_change_embedding(pooling):
     torch.manual_seed(0)
     backbone = build_backbone("speech_cnn", FEAT_DIM, channels=[4, 8, 8], pooling=pooling, activation="elu")
@@ -93,9 +93,12 @@ def test_lengths_default_to_full_and_bad_lengths_fail():
 def test_masked_pooling_uses_only_valid_frames():
     h = torch.tensor([[[1.0, 3.0, 100.0]], [[-2.0, -4.0, -6.0]]])  # (B=2, C=1, T=3)
     lengths = torch.tensor([2, 3])
-    torch.testing.assert_close(masked_mean_max(h, lengths, "mean"), torch.tensor([[2.0], [-4.0]]))
-    torch.testing.assert_close(masked_mean_max(h, lengths, "max"), torch.tensor([[3.0], [-2.0]]))
-    assert masked_mean_max(h, lengths, "meanmax").shape == (2, 2)
+    torch.testing.assert_close(masked_pool(h, lengths, "mean"), torch.tensor([[2.0], [-4.0]]))
+    torch.testing.assert_close(masked_pool(h, lengths, "max"), torch.tensor([[3.0], [-2.0]]))
+    assert masked_pool(h, lengths, "meanmax").shape == (2, 2)
+    # population std over the valid frames: [1, 3] -> 1; [-2, -4, -6] -> sqrt(8/3)
+    torch.testing.assert_close(masked_pool(h, lengths, "meanstd"),
+                               torch.tensor([[2.0, 1.0], [-4.0, (8.0 / 3.0) ** 0.5]]))
 
 
 def test_backbone_registry_errors_and_extension():

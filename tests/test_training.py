@@ -18,6 +18,7 @@ TINY_CONFIG = {
               "backbone_options": {"channels": [8, 16], "embed_dim": 32}, "gcn_hidden": 16},
     "optim": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.001},
     "schedule": {"name": "step", "step_size": 2, "gamma": 0.5},
+    "augment": {"freq_masks": 1, "freq_width": 3, "time_masks": 1, "time_width": 5},  # resumed masks must match
     "epochs": 3,
     "batch_size": 8,
     "cmvn": "speaker",

@@ -44,19 +44,27 @@ def time_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
-def masked_mean_max(h: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor:
-    """Pool h (B, C, T) over valid frames only: 'mean', 'max' or 'meanmax' (both, concatenated)."""
+def masked_pool(h: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor:
+    """Pool h (B, C, T) over valid frames only: 'mean', 'max', 'meanmax' or 'meanstd' (the two
+    statistics concatenated; 'meanstd' is the statistics pooling of x-vectors)."""
     valid = time_mask(lengths, h.size(2))[:, None, :]  # (B, 1, T)
-    parts = []
-    if mode in ("mean", "meanmax"):
-        total = h.masked_fill(~valid, 0.0).sum(dim=2)
-        parts.append(total / lengths[:, None].to(h.dtype))
-    if mode in ("max", "meanmax"):
-        parts.append(h.masked_fill(~valid, float("-inf")).amax(dim=2))
-    return torch.cat(parts, dim=1)
+    count = lengths[:, None].to(h.dtype)
+    mean = h.masked_fill(~valid, 0.0).sum(dim=2) / count
+    if mode == "mean":
+        return mean
+    if mode == "max":
+        return h.masked_fill(~valid, float("-inf")).amax(dim=2)
+    if mode == "meanmax":
+        return torch.cat([mean, h.masked_fill(~valid, float("-inf")).amax(dim=2)], dim=1)
+    if mode == "meanstd":
+        centred = (h - mean[:, :, None]).masked_fill(~valid, 0.0)
+        # the floor keeps the gradient of sqrt finite on constant channels and one-frame utterances
+        std = (centred.pow(2).sum(dim=2) / count).clamp(min=1e-5).sqrt()
+        return torch.cat([mean, std], dim=1)
+    raise ValueError(f"pooling '{mode}' not in {POOLING_MODES}")
 
 
-POOLING_MODES = ("mean", "max", "meanmax")
+POOLING_MODES = ("mean", "max", "meanmax", "meanstd")
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU}
 
 
@@ -118,7 +126,7 @@ class SpeechCNN(nn.Module):
             blocks.append(ConvBlock(in_channels, int(out_channels), activation))
             in_channels = int(out_channels)
         self.blocks = nn.ModuleList(blocks)
-        pooled_dim = in_channels * (2 if pooling == "meanmax" else 1)
+        pooled_dim = in_channels * (2 if pooling in ("meanmax", "meanstd") else 1)
         self.dropout = nn.Dropout(dropout)
         # embed_dim None or 0: the pooled statistics are the embedding
         self.projection = nn.Linear(pooled_dim, embed_dim) if embed_dim else nn.Identity()
@@ -139,6 +147,6 @@ class SpeechCNN(nn.Module):
         for block in self.blocks:
             h, lengths = block(h, lengths)
         h = h.mean(dim=3)  # (B, C, T'): frequency averaged away
-        pooled = masked_mean_max(h, lengths, self.pooling)
+        pooled = masked_pool(h, lengths, self.pooling)
         return self.projection(self.dropout(pooled))
 

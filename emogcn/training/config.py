@@ -29,10 +29,25 @@ class ScheduleConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """SpecAugment masks applied to training batches (emogcn/training/augment.py); 0 = off."""
+
+    freq_masks: int = 0  # masks per utterance over feature bins
+    freq_width: int = 0  # widest frequency mask, in bins
+    time_masks: int = 0  # masks per utterance over frames
+    time_width: int = 0  # widest time mask, in frames
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.freq_masks and self.freq_width) or bool(self.time_masks and self.time_width)
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30
     batch_size: int = 32
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)

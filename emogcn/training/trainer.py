@@ -28,6 +28,7 @@ from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
 from emogcn.models.build import build_model
 from emogcn.scoring.metrics import classification_metrics
+from emogcn.training.augment import spec_augment
 from emogcn.training.config import TrainConfig
 from emogcn.training.losses import EmotionLoss, class_weights
 
@@ -220,7 +221,8 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0}
         seen = 0
         for batch in _progress(train_loader, f"epoch {epoch}"):
-            out = model(batch["feats"].to(device), batch["lengths"].to(device))
+            feats = spec_augment(batch["feats"], batch["lengths"], cfg.augment)
+            out = model(feats.to(device), batch["lengths"].to(device))
             loss, parts = loss_fn(out, batch["labels"].to(device), batch["dims"].to(device),
                                   batch["dims_mask"].to(device))
             optimizer.zero_grad(set_to_none=True)
