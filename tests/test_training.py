@@ -143,3 +143,29 @@ def test_single_and_multi_task_train(prepared):
         run_sh(TRAIN.format(extra="", exp=f"exp/{variant}").replace("tiny.yaml", f"{variant}.yaml"), prepared)
         ckpt = load_checkpoint(Path(prepared / f"exp/{variant}/checkpoints/best.pt"))
         assert ckpt["config"]["model"]["variant"] == variant
+
+
+def test_averaged_checkpoint_is_the_mean_of_the_last_epochs_and_scoring_uses_it(prepared):
+    cfg = dict(TINY_CONFIG, average_last=2, inference_checkpoint="averaged")
+    (prepared / "avg.yaml").write_text(yaml.safe_dump(cfg))
+    run_sh(TRAIN.format(extra="", exp="exp/avg").replace("tiny.yaml", "avg.yaml"), prepared)
+    ckpts = prepared / "exp/avg/checkpoints"
+    assert not (ckpts / "epoch1.pt").exists()  # only the epochs to average are kept
+    e2, e3 = (load_checkpoint(ckpts / f"epoch{e}.pt")["model"] for e in (2, 3))
+    averaged = load_checkpoint(ckpts / "averaged.pt")
+    assert averaged["epochs"] == [2, 3]
+    last = load_checkpoint(ckpts / "last.pt")["model"]
+    assert all(torch.equal(e3[name], last[name]) for name in last)
+    for name, tensor in averaged["model"].items():
+        if tensor.is_floating_point():
+            torch.testing.assert_close(tensor, (e2[name] + e3[name]) / 2)
+    p = run_sh("steps/infer.sh --gpu -1 exp/avg data/folds/fold1/test test", prepared)
+    log = (prepared / "exp/avg/log/infer_test.log").read_text()
+    assert "averaged.pt" in log, p.stderr
+
+
+def test_averaged_without_epochs_to_average_is_refused(prepared):
+    (prepared / "noavg.yaml").write_text(yaml.safe_dump(dict(TINY_CONFIG, inference_checkpoint="averaged")))
+    p = run_sh(TRAIN.format(extra="", exp="exp/noavg").replace("tiny.yaml", "noavg.yaml"), prepared, check=False)
+    assert p.returncode == 1 and "needs average_last >= 1" in p.stderr
+    assert not (prepared / "exp/noavg/checkpoints").exists()

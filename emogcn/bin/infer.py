@@ -1,6 +1,8 @@
 """Writes predictions of a trained model on a data directory (the first half of stage 5).
 
-    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last] <exp-dir> <data-dir> <out-dir>
+    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last|averaged] <exp-dir> <data-dir> <out-dir>
+
+Without --checkpoint, the experiment's config decides (inference_checkpoint, default best).
 
 out-dir/predictions.tsv: utt, reference, hypothesis, p_<class>..., then ref/hyp valence and
 arousal when the model predicts dimensions, then corpus and lang when the data has them.
@@ -22,21 +24,23 @@ from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import feature_dim, build_experiment_model, load_checkpoint, predict, select_device
+from emogcn.training.trainer import CHECKPOINTS, feature_dim, build_experiment_model, load_checkpoint, predict, select_device
 
 logger = get_logger("emogcn.infer")
 
 DIM_NAMES = ("valence", "arousal", "dominance")
 
 
-def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, checkpoint: str = "best") -> Path:
+def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, checkpoint: str | None = None) -> Path:
     cfg = load_config(TrainConfig, exp_dir / "config.yaml")
+    checkpoint = checkpoint or cfg.inference_checkpoint
     device = select_device(gpu)
     model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=feature_dim(data_dir))
     ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
     model.load_state_dict(load_checkpoint(ckpt, map_location=device)["model"])
+    logger.info("model weights from %s", ckpt)
     model.to(device)
     if cfg.cmvn == "global":
         cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy"))
@@ -74,7 +78,7 @@ def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", type=int, default=None)
-    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("--checkpoint", default=None, choices=CHECKPOINTS)
     parser.add_argument("exp_dir", type=Path)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("out_dir", type=Path)

@@ -55,5 +55,7 @@ class TrainConfig:
     cmvn: str = "speaker"  # speaker | global | none
     seed: int = 0
     select_metric: str = "ua"  # dev metric that picks the best checkpoint: ua | wa | loss
+    average_last: int = 0  # > 0: also write checkpoints/averaged.pt, the mean weights of the last N epochs
+    inference_checkpoint: str = "best"  # what scoring uses by default: best | last | averaged
     grad_clip: float = 0.0  # 0 = no clipping
     cache_features: bool = True  # hold features in memory after the first read

@@ -70,6 +70,33 @@ def make_scheduler(cfg: TrainConfig, optimizer) -> torch.optim.lr_scheduler.LRSc
     raise ValueError(f"schedule.name '{s.name}' is not one of none, step, cosine")
 
 
+CHECKPOINTS = ("best", "last", "averaged")
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Rejects values the dataclass types cannot catch, before any work is done."""
+    if cfg.select_metric not in ("ua", "wa", "loss"):
+        raise ValueError(f"select_metric '{cfg.select_metric}' is not one of ua, wa, loss")
+    if cfg.inference_checkpoint not in CHECKPOINTS:
+        raise ValueError(f"inference_checkpoint '{cfg.inference_checkpoint}' is not one of {', '.join(CHECKPOINTS)}")
+    if not 0 <= cfg.average_last <= cfg.epochs:
+        raise ValueError(f"average_last {cfg.average_last} must lie in [0, epochs = {cfg.epochs}]")
+    if cfg.inference_checkpoint == "averaged" and cfg.average_last < 1:
+        raise ValueError("inference_checkpoint 'averaged' needs average_last >= 1")
+
+
+def average_state_dicts(states: list[dict]) -> dict:
+    """The element-wise mean of model state dicts (weights and BatchNorm statistics), as ESPnet and
+    icefall average the last epochs; integer buffers (BatchNorm's batch counters) come from the last."""
+    averaged = {}
+    for name, last in states[-1].items():
+        if last.is_floating_point():
+            averaged[name] = sum(s[name].double() for s in states).div(len(states)).to(last.dtype)
+        else:
+            averaged[name] = last.clone()
+    return averaged
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -166,6 +193,7 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
 
     stop_after_epoch ends the run early (as if interrupted) without writing .done; tests use it.
     """
+    check_config(cfg)
     exp_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = exp_dir / "checkpoints"
     device = select_device(gpu)
@@ -252,6 +280,8 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "scheduler": scheduler.state_dict() if scheduler is not None else {},
                                "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg)})
+        if epoch > cfg.epochs - cfg.average_last:  # one of the epochs to average at the end
+            save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", {"model": model.state_dict(), "epoch": epoch})
         _write_history(history, exp_dir / "history.tsv")
         logger.info("epoch %d/%d: lr %.2g loss %.4f (ce %.4f ccc %.4f) dev loss %.4f UA %.2f%% WA %.2f%%%s (%.1fs)",
                     epoch, cfg.epochs, lr, row["train_loss"], row["train_ce"], row["train_ccc"], dev["loss"],
@@ -261,6 +291,12 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
                 writer.add_scalar(k, row[k], epoch)
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return best
+    if cfg.average_last > 0:
+        epochs = range(cfg.epochs - cfg.average_last + 1, cfg.epochs + 1)
+        states = [load_checkpoint(ckpt_dir / f"epoch{e}.pt")["model"] for e in epochs]
+        save_checkpoint(ckpt_dir / "averaged.pt", {"model": average_state_dicts(states), "epochs": list(epochs),
+                                                   "config": to_dict(cfg), "classes": classes})
+        logger.info("averaged the weights of epochs %d-%d into %s", epochs[0], epochs[-1], ckpt_dir / "averaged.pt")
     if history:
         _plot_curves(history, exp_dir / "curves.png")
     if writer is not None:
