@@ -85,6 +85,8 @@ class ConvBlock(nn.Module):
     def forward(self, h: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (B, C, T, F), zero on padded frames, as the conv's own zero padding sees them alone
         h = self.act(self.norm(self.conv(h)))
+        if bool((lengths == h.size(2)).all()):  # no padding in this batch: masking would be a no-op
+            return self.pool(h), torch.div(lengths + 1, 2, rounding_mode="floor")
         valid = time_mask(lengths, h.size(2))[:, None, :, None]
         h = self.pool(h.masked_fill(~valid, float("-inf")))
         lengths = torch.div(lengths + 1, 2, rounding_mode="floor")  # ceil(L / 2)
@@ -142,8 +144,10 @@ class SpeechCNN(nn.Module):
         if bool((lengths < 1).any()) or bool((lengths > x.size(1)).any()):
             raise ValueError(f"speech_cnn: lengths must lie in [1, {x.size(1)}], got {lengths.tolist()}")
         lengths = lengths.to(device=x.device, dtype=torch.long)
-        valid = time_mask(lengths, x.size(1))[:, None, :, None]
-        h = x[:, None].masked_fill(~valid, 0.0)  # (B, 1, T, F); padding zeroed whatever it held
+        h = x[:, None]  # (B, 1, T, F)
+        if not bool((lengths == x.size(1)).all()):
+            valid = time_mask(lengths, x.size(1))[:, None, :, None]
+            h = h.masked_fill(~valid, 0.0)  # padding zeroed, whatever it held
         for block in self.blocks:
             h, lengths = block(h, lengths)
         h = h.mean(dim=3)  # (B, C, T'): frequency averaged away
