@@ -7,7 +7,7 @@
 #   1 features       steps/make_feats.sh over data/all                 -> data/all/feats.scp
 #   2 normalization  steps/compute_cmvn.sh (per speaker), folds re-cut  -> cmvn.scp, folds with feats
 #   3 graph          steps/build_graph.sh on each fold's TRAINING set   -> exp/graph_<tag>/fold<k>
-#   4 train          steps/train.sh per variant, seed and fold          -> exp/<variant>_seed<s>/fold<k>
+#   4 train          steps/train.sh per variant, seed and fold          -> exp/<variant>[_<tag>]_seed<s>/fold<k>
 #   5 score          steps/infer.sh + steps/score.sh, pooled over folds -> scores, RESULTS.md, table
 #
 # Usage: steps/recipe.sh [options]   (run from the recipe directory)
@@ -26,6 +26,7 @@ graph_tag=default
 word_vectors=               # GloVe / word2vec / fastText .vec file for node features (default one-hot)
 variants="single_task multi_task emotion_gcn"
 train_config_prefix=conf/train_   # config of a variant: <prefix><variant>.yaml
+train_tag=                  # names a model family's experiments: exp/<variant>_<tag>_seed<s> (e.g. ecapa)
 seeds="0"
 folds=                      # the folds to run (e.g. "1 2"); empty: all of them
 epochs=                     # overrides the configs' epochs (quick runs)
@@ -33,6 +34,7 @@ gpu=auto
 train_nj=1                  # trainings run at once (CPU: up to the core count, each on one thread)
 results=RESULTS.md
 features_name=fbank         # recorded in RESULTS.md rows
+backbone_name=              # recorded in RESULTS.md rows (default: the backbone of the variant's config)
 cmvn_name=speaker           # recorded in RESULTS.md rows (the configs' cmvn setting)
 help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...'] [--seeds '0'] [--folds '1 2'] ..."
 
@@ -40,6 +42,7 @@ help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...']
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
+name_of() { echo "$1${train_tag:+_$train_tag}"; }  # experiment name of a variant
 
 all=$data/all
 [ -f "$all/utt2spk" ] || { echo "$0: $all not found: run stage 0 (data preparation) first" >&2; exit 1; }
@@ -96,7 +99,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
         log "stage 4: $variant, seed $seed, fold $k"
         steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" ${epochs:+--epochs "$epochs"} \
           "$train_config_prefix$variant.yaml" "$data/folds/fold$k/train" "$data/folds/fold$k/dev" \
-          "$exp/graph_$graph_tag/fold$k" "$exp/${variant}_seed$seed/fold$k" &
+          "$exp/graph_$graph_tag/fold$k" "$exp/$(name_of "$variant")_seed$seed/fold$k" &
         running=$((running + 1))
         if [ "$running" -ge "$train_nj" ]; then
           wait -n || failed=$((failed + 1))
@@ -115,9 +118,14 @@ fi
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   table=()
   for variant in $variants; do
+    name=$(name_of "$variant")
+    backbone=${backbone_name:-$(python -c 'import sys; from emogcn.config import load_config
+from emogcn.training.config import TrainConfig; print(load_config(TrainConfig, sys.argv[1]).model.backbone)' \
+      "$train_config_prefix$variant.yaml")}
+    info=(model="$variant" backbone="$backbone" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name")
     seed_dirs=()
     for seed in $seeds; do
-      e=$exp/${variant}_seed$seed
+      e=$exp/${name}_seed$seed
       fold_scores=()
       for k in $folds; do
         log "stage 5: scoring $e/fold$k on its test set"
@@ -125,17 +133,15 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         steps/score.sh "$e/fold$k" test
         fold_scores+=("$e/fold$k/scores/test")
       done
-      python -m emogcn.bin.pool_scores --name "${variant}_seed$seed" --results "$results" \
-        --info model="$variant" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name" seeds="$seed" \
-        "$e/pooled" "${fold_scores[@]}"
+      python -m emogcn.bin.pool_scores --name "${name}_seed$seed" --results "$results" \
+        --info "${info[@]}" seeds="$seed" "$e/pooled" "${fold_scores[@]}"
       seed_dirs+=("$e/pooled")
-      table+=("${variant}_seed$seed=$e/pooled/metrics.json")
+      table+=("${name}_seed$seed=$e/pooled/metrics.json")
     done
     if [ "${#seed_dirs[@]}" -gt 1 ]; then
-      python -m emogcn.bin.pool_scores --seeds --name "${variant}_seeds" --results "$results" \
-        --info model="$variant" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name" seeds="${seeds// /,}" \
-        "$exp/${variant}_seeds" "${seed_dirs[@]}"
-      table+=("${variant}_mean_over_seeds=$exp/${variant}_seeds/metrics.json")
+      python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" \
+        --info "${info[@]}" seeds="${seeds// /,}" "$exp/${name}_seeds" "${seed_dirs[@]}"
+      table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
     fi
   done
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"

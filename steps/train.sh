@@ -26,16 +26,16 @@ done
 utils/validate_data_dir.sh --need-feats "$train"
 utils/validate_data_dir.sh --need-feats "$dev"
 
-if [ -f "$exp/.done" ]; then
-  echo "$0: $exp is already trained ($(cat "$exp/.done")); remove it to retrain" >&2
-  exit 0
-fi
-if [ "$resume" = false ]; then rm -rf "$exp/checkpoints"; fi
+if [ "$resume" = false ] && [ ! -f "$exp/.done" ]; then rm -rf "$exp/checkpoints"; fi
 
 opts=(--resume "$resume" --num-threads "$num_threads")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
 [ -z "$seed" ] || opts+=(--seed "$seed")
 [ -z "$epochs" ] || opts+=(--epochs "$epochs")
+if [ -f "$exp/.done" ]; then  # kept if trained with this config, refused if not (emogcn/bin/train.py)
+  python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp"
+  exit
+fi
 mkdir -p "$exp/log"
 echo "$0: training $exp (log: $exp/log/train.log)" >&2
 $cmd "$exp/log/train.log" python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp" || {

@@ -29,9 +29,10 @@ def test_embedding_shape_and_gradients_reach_the_stem():
     assert backbone.stem.conv.weight.grad.abs().sum() > 0
 
 
-def test_padding_does_not_change_embedding():
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_padding_does_not_change_embedding(stride):
     torch.manual_seed(0)
-    backbone = build_backbone("ecapa_tdnn", FEAT_DIM, **TINY)
+    backbone = build_backbone("ecapa_tdnn", FEAT_DIM, frame_stride=stride, **TINY)
     x, lengths = batch()
     backbone.train()
     backbone(x, lengths)  # non-trivial BatchNorm running statistics

@@ -12,15 +12,18 @@ db_root=
 stage=0
 stop_stage=5
 nj=2
-seeds="0"
+seeds="0 1 2"
 folds=
 epochs=
 gpu=auto
-train_nj=1      # trainings at once; 2 uses both cores of a 2-core machine
+train_nj=2      # trainings at once on the CPU, one thread each (the cores of a 2-core machine)
 variants="single_task multi_task emotion_gcn"
+train_config_prefix=conf/train_ecapa_   # conf/train_ for the 2-D CNN of the first results
+train_tag=ecapa                         # experiments: exp/<variant>_<tag>_seed<s>
 graph_config=conf/graph.yaml
 graph_tag=prior
-help_message="Usage: $0 --db-root <emodb-dir> [--stage 0] [--stop-stage 5] [--nj 2] [--seeds '0 1 2'] [--folds '1 2'] [--epochs N]"
+help_message="Usage: $0 --db-root <emodb-dir> [--stage 0] [--stop-stage 5] [--nj 2] [--seeds '0 1 2'] [--folds '1 2'] [--epochs N]
+       [--train-nj 2] [--train-config-prefix conf/train_ecapa_ --train-tag ecapa]"
 
 . ./cmd.sh
 . ./path.sh
@@ -45,4 +48,5 @@ fi
 
 steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
   --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
+  --train-config-prefix "$train_config_prefix" --train-tag "$train_tag" \
   --graph-config "$graph_config" --graph-tag "$graph_tag" --results RESULTS.md

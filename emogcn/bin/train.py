@@ -12,17 +12,42 @@ import sys
 from pathlib import Path
 
 from emogcn.atomic import write_text
-from emogcn.config import ConfigError, load_config
+from emogcn.config import ConfigError, load_config, to_dict
 from emogcn.data.datadir import DataDirError
-from emogcn.log import setup_logging
+from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
 from emogcn.training.trainer import train
+
+logger = get_logger("emogcn.train")
 
 
 def _bool(v: str) -> bool:
     if v not in ("true", "false"):
         raise argparse.ArgumentTypeError("expected true or false")
     return v == "true"
+
+
+def _finished(exp_dir: Path, cfg: TrainConfig) -> int:
+    """A finished experiment is kept when it was trained with this config, and refused otherwise:
+    a changed config must never be answered with the old results."""
+    done = load_config(TrainConfig, exp_dir / "config.yaml")
+    if to_dict(done) != to_dict(cfg):
+        changed = sorted(k for k, v in _flat(to_dict(cfg)).items() if _flat(to_dict(done)).get(k) != v)
+        raise ValueError(f"{exp_dir} was trained with another config (differs in {', '.join(changed)}); "
+                         "give the new one another experiment name, or remove it to retrain")
+    print(f"train: {exp_dir} is already trained with this config "
+          f"({(exp_dir / '.done').read_text().strip()}); remove it to retrain", file=sys.stderr)
+    return 0
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v and k != "backbone_options":
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     try:
         cfg = load_config(TrainConfig, args.config, overrides)
+        if args.epochs is not None and cfg.average_last > args.epochs:  # a quick run: average what there is
+            logger.warning("--epochs %d < average_last %d: averaging the last %d epochs",
+                           args.epochs, cfg.average_last, args.epochs)
+            cfg.average_last = args.epochs
+        if (args.exp_dir / ".done").is_file():
+            return _finished(args.exp_dir, cfg)
         args.exp_dir.mkdir(parents=True, exist_ok=True)
         write_text(args.exp_dir / "command.txt",
                    "python -m emogcn.bin.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
