@@ -7,6 +7,7 @@
     python -m emogcn.bin.datadir subset (--utt-list F | --spk-list F | --first N | --last N) <src> <dest>
     python -m emogcn.bin.datadir filter-scp [--exclude] <id-list> <in.scp>
     python -m emogcn.bin.datadir spk2utt [<utt2spk>]
+    python -m emogcn.bin.datadir select-classes --classes all|four|a,b,.. [--labels conf/emotions.yaml] <data> [<folds-dir>]
 
 Each failure is one line on stderr (`file:line: problem`) and exit status 1.
 """
@@ -27,6 +28,21 @@ def _labels(path: str | None) -> set[str] | None:
     from emogcn.data.labels import load_label_set
 
     return load_label_set(path)
+
+
+def _select_classes(spec: str, labels: str, data: Path, folds_dir: Path | None) -> None:
+    from emogcn.data.labels import resolve_classes
+
+    classes = resolve_classes(spec, labels)
+    if classes is None:
+        return
+    dirs = [data] + (sorted(p.parent for p in folds_dir.glob("fold*/*/utt2spk")) if folds_dir else [])
+    for d in dirs:
+        dropped = dd.select_classes(d, classes)
+        kept = len(dd.read_map(d / "utt2spk"))
+        what = ", ".join(f"{n} {label}" for label, n in sorted(dropped.items())) or "none"
+        print(f"select-classes: {d}: kept {kept} utterance(s) of {', '.join(classes)}; dropped {what}",
+              file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("spk2utt", help="invert utt2spk (from a file or stdin) to spk2utt on stdout")
     p.add_argument("utt2spk", nargs="?")
 
+    p = sub.add_parser("select-classes", help="keep the utterances of some classes, in a data dir and its folds")
+    p.add_argument("--classes", required=True, help="all, four (conf four_class) or a comma-separated list")
+    p.add_argument("--labels", default="conf/emotions.yaml")
+    p.add_argument("data")
+    p.add_argument("folds_dir", nargs="?", help="also every fold<k>/<set> under this directory")
+
     args = parser.parse_args(argv)
     setup_logging()
     try:
@@ -98,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 utts = all_utts[: args.first] if args.first is not None else all_utts[-args.last:]
             n = dd.subset_data_dir(args.src, args.dest, utts=utts, spks=spks)
             print(f"subset_data_dir: wrote {n} utterances to {args.dest}", file=sys.stderr)
+        elif args.cmd == "select-classes":
+            _select_classes(args.classes, args.labels, Path(args.data), args.folds_dir and Path(args.folds_dir))
         elif args.cmd == "filter-scp":
             keys = dd.read_list(args.id_list)
             with open(args.scp, encoding="utf-8") as f:

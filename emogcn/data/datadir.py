@@ -366,11 +366,51 @@ def combine_data(dest: str | Path, srcs: list[str | Path]) -> int:
                 if k in merged[name]:
                     raise DataDirError(f"{src}/{name}: key '{k}' is also in another source; ids must be unique")
                 merged[name][k] = v
+    # Speaker files too (cmvn.scp, spk2gender): speaker ids are corpus-prefixed, so unique across corpora.
+    spk_names = [n for n in SPK_FILES[1:] if all((s / n).is_file() for s in srcs)]
+    spk_merged: dict[str, dict[str, str]] = {n: {} for n in spk_names}
+    for src in srcs:
+        for name in spk_names:
+            for k, v in read_map(src / name).items():
+                if spk_merged[name].setdefault(k, v) != v:
+                    raise DataDirError(f"{src}/{name}: speaker '{k}' differs from another source's entry")
     dest.mkdir(parents=True, exist_ok=True)
     for name in names:
         write_map(dest / name, merged[name])
+    for name in spk_names:
+        write_map(dest / name, spk_merged[name])
     write_map(dest / "spk2utt", spk2utt_from_utt2spk(merged["utt2spk"]))
     return len(merged["utt2spk"])
+
+
+def select_classes(data: str | Path, classes: Iterable[str]) -> dict[str, int]:
+    """Keeps, in place, the utterances whose utt2emo label is one of `classes`; returns the count
+    dropped per label. The directory is rebuilt beside it and swapped in, so a crash leaves
+    either the old or the new directory, never a mix."""
+    data = Path(data)
+    keep = set(classes)
+    utt2emo = read_map(data / "utt2emo")
+    dropped: dict[str, int] = {}
+    for label in utt2emo.values():
+        if label not in keep:
+            dropped[label] = dropped.get(label, 0) + 1
+    if not dropped:
+        return {}
+    if sum(dropped.values()) == len(utt2emo):
+        raise DataDirError(f"{data}: no utterance has one of the classes {', '.join(sorted(keep))}")
+    tmp, old = data.with_name(data.name + ".select.tmp"), data.with_name(data.name + ".select.old")
+    for p in (tmp, old):
+        if p.exists():
+            shutil.rmtree(p)
+    subset_data_dir(data, tmp, utts=[u for u, label in utt2emo.items() if label in keep])
+    for extra in data.iterdir():  # markers and logs that are not data files travel too
+        if not (tmp / extra.name).exists() and extra.name not in UTT_FILES + SPK_FILES and extra.name != "utt2spk":
+            if extra.is_file():
+                shutil.copy2(extra, tmp / extra.name)
+    data.rename(old)
+    tmp.rename(data)
+    shutil.rmtree(old)
+    return dropped
 
 
 def split_data(data: str | Path, num_jobs: int, per_utt: bool = False) -> list[Path]:

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# CaFE: 7 classes, 12 actors, Canadian French.
+# Data preparation: local/prepare_cafe.py (its docstring gives the naming rules and what is skipped).
+# Protocol: leave-one-speaker-out, 12 folds, one dev actor per fold.
+#
+#   ./run.sh --db-root /path/to/cafe                    # stages 0-5, the three variants, seed 0
+#   ./run.sh --db-root /path/to/cafe --classes four     # angry/happy/neutral/sad only
+#   ./run.sh --stage 3 --stop-stage 5                      # graph, training, scoring again
+#
+# Every option of steps/run_corpus.sh applies.
+set -euo pipefail
+exec steps/run_corpus.sh --corpus cafe "$@"

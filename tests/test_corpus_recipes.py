@@ -1,0 +1,116 @@
+"""egs/<corpus>/run.sh for every corpus: the thin recipes, stage 0 (steps/prepare_corpus.sh) and
+the class selection that gives every recipe the four-class option."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, make_data_dir, run_sh
+from emogcn.config import ConfigError
+from emogcn.data import datadir as dd
+from emogcn.data.labels import resolve_classes
+from test_prepare_corpora import audio
+
+CORPORA = sorted(p.stem.removeprefix("prepare_") for p in (REPO / "local").glob("prepare_*.py"))
+FOUR = ["anger", "happiness", "neutral", "sadness"]
+
+
+def test_every_prepared_corpus_has_a_recipe():
+    assert len(CORPORA) == 16
+    for corpus in CORPORA:
+        d = REPO / "egs" / corpus
+        run = d / "run.sh"
+        assert run.is_file() and os.access(run, os.X_OK), corpus
+        assert f"--corpus {corpus}" in run.read_text(), corpus
+        run_sh(f"bash -n {run}", REPO)
+        for name in ("steps", "utils", "local", "path.sh", "cmd.sh", "conf/emotions.yaml", "conf/fbank.yaml",
+                     "conf/graph.yaml", "conf/train_ecapa_emotion_gcn.yaml"):
+            assert (d / name).exists(), f"{corpus}: {name} is missing or a broken link"
+
+
+def _scratch_recipe(tmp_path: Path, corpus: str) -> Path:
+    """A copy of egs/<corpus> whose links point into the checkout, as a user's clone has it."""
+    d = tmp_path / corpus
+    d.mkdir()
+    src = REPO / "egs" / corpus
+    for entry in src.iterdir():
+        if entry.name in ("data", "exp", "RESULTS.md"):
+            continue
+        if entry.is_symlink():
+            os.symlink(entry.resolve(), d / entry.name)
+        elif entry.is_dir():
+            shutil.copytree(src / entry.name, d / entry.name, symlinks=False)
+        else:
+            shutil.copy2(entry, d / entry.name)
+    return d
+
+
+def test_ravdess_stage_0_with_four_classes(tmp_path):
+    root = tmp_path / "RAVDESS"
+    names = []
+    for actor in ("01", "02", "03", "04"):
+        for emo in ("01", "02", "03", "04", "05", "06"):  # neutral calm happy sad angry fearful
+            names.append(f"Actor_{actor}/03-01-{emo}-01-01-01-{actor}.wav")
+    for rel in names:
+        audio(root / rel)
+    audio(root / "Actor_01/03-02-05-01-01-01-01.wav")  # song: skipped and reported
+    recipe = _scratch_recipe(tmp_path, "ravdess")
+    p = run_sh(f"./run.sh --db-root {root} --stop-stage 0 --classes four", recipe)
+    all_dir = recipe / "data/all"
+    labels = dd.read_map(all_dir / "utt2emo")
+    assert sorted(set(labels.values())) == FOUR
+    assert len(labels) == 4 * 4  # calm and fear dropped, counted
+    assert "dropped 4 calm, 4 fear" in p.stderr
+    assert "song (vocal channel 02)" in p.stderr
+    folds = sorted((recipe / "data/folds").glob("fold*"))
+    assert len(folds) == 4  # 4 actors: leave-one-speaker-out
+    for fold in folds:
+        spk = {name: set(dd.read_map(fold / name / "utt2spk").values()) for name in ("train", "dev", "test")}
+        assert not spk["test"] & (spk["train"] | spk["dev"])
+        assert set(dd.read_map(fold / "train/utt2emo").values()) <= set(FOUR)
+    assert not list((recipe / "data").glob("*.tmp"))
+    again = run_sh(f"./run.sh --db-root {root} --stop-stage 0 --classes four", recipe)
+    assert "already prepared" in again.stderr
+
+
+def test_stage_0_names_a_missing_corpus_folder(tmp_path):
+    recipe = _scratch_recipe(tmp_path, "emovo")
+    p = run_sh(f"./run.sh --db-root {tmp_path}/nowhere --stop-stage 0", recipe, check=False)
+    assert p.returncode != 0 and "nowhere' not found" in p.stderr
+    assert not (recipe / "data/all").exists()
+
+
+def test_select_classes_keeps_every_file_in_step(tmp_path):
+    d = make_data_dir(tmp_path / "d", {"a-s1": 3, "a-s2": 3}, labels=("anger", "neutral", "calm"))
+    dd.write_map(d / "cmvn.scp", {"a-s1": "x.ark:1", "a-s2": "x.ark:2"})
+    (d / ".done").write_text("done\n")
+    dropped = dd.select_classes(d, ["anger", "neutral"])
+    assert dropped == {"calm": 2}
+    assert dd.validate_data_dir(d, dd.ValidateOptions()) == 4
+    assert set(dd.read_map(d / "utt2emo").values()) == {"anger", "neutral"}
+    assert (d / ".done").is_file() and (d / "cmvn.scp").is_file()
+    assert dd.select_classes(d, ["anger", "neutral"]) == {}  # nothing to drop: untouched
+    with pytest.raises(dd.DataDirError, match="no utterance has one of the classes boredom"):
+        dd.select_classes(d, ["boredom"])
+
+
+def test_resolve_classes():
+    labels = REPO / "conf/emotions.yaml"
+    assert resolve_classes("all", labels) is None
+    assert resolve_classes("four", labels) == FOUR
+    assert resolve_classes("anger, sadness", labels) == ["anger", "sadness"]
+    with pytest.raises(ConfigError, match="unknown: angry"):
+        resolve_classes("angry,sadness", labels)
+
+
+def test_combine_carries_speaker_files(tmp_path):
+    a = make_data_dir(tmp_path / "a", {"x-s1": 2})
+    b = make_data_dir(tmp_path / "b", {"y-s1": 2})
+    dd.write_map(a / "cmvn.scp", {"x-s1": "a.ark:1"})
+    dd.write_map(b / "cmvn.scp", {"y-s1": "b.ark:1"})
+    dd.combine_data(tmp_path / "ab", [a, b])
+    assert dd.read_map(tmp_path / "ab/cmvn.scp") == {"x-s1": "a.ark:1", "y-s1": "b.ark:1"}
