@@ -1,0 +1,77 @@
+"""The multilingual recipe's two Python steps.
+
+    python -m emogcn.bin.cross_corpus sets --mode pooled|loco|matrix [--folds "1 2"] <out-dir> <name>=<corpus-data-dir> ...
+    python -m emogcn.bin.cross_corpus table --mode MODE --name NAME [--results RESULTS.md] <exp-dir> <split> ...
+
+`sets` writes the splits of a mode (emogcn/data/multicorpus.py) and prints their names. `table`
+collects the UA of every (split, test corpus) and (split, language) cell of a scored experiment,
+prints the tables, appends them to RESULTS.md and draws <exp-dir>/ua_by_corpus.png and
+ua_by_lang.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+
+from emogcn.atomic import write_text
+from emogcn.data.datadir import DataDirError
+from emogcn.data.multicorpus import MODES, make_sets
+from emogcn.log import setup_logging
+from emogcn.scoring.cross_corpus import collect_cells, markdown_matrix, plot_matrix
+
+
+def _corpora(pairs: list[str]) -> dict[str, Path]:
+    corpora = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"expected <name>=<corpus-data-dir>, got '{pair}'")
+        if name in corpora:
+            raise ValueError(f"corpus '{name}' is given twice")
+        corpora[name] = Path(path)
+    return corpora
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("sets")
+    p.add_argument("--mode", choices=MODES, required=True)
+    p.add_argument("--folds", default="1", help="pooled mode: the folds, e.g. '1 2'")
+    p.add_argument("out", type=Path)
+    p.add_argument("corpora", nargs="+")
+    p = sub.add_parser("table")
+    p.add_argument("--mode", choices=MODES, required=True)
+    p.add_argument("--name", required=True, help="the experiment's name, e.g. emotion_gcn_ecapa_seed0")
+    p.add_argument("--results", type=Path)
+    p.add_argument("exp_dir", type=Path)
+    p.add_argument("splits", nargs="+")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        if args.cmd == "sets":
+            folds = [int(k) for k in args.folds.split()]
+            for split in make_sets(args.mode, _corpora(args.corpora), args.out, folds):
+                print(split.name)
+            return 0
+        text = [f"### {args.mode}: {args.name} ({datetime.date.today().isoformat()})\n"]
+        for by, label in (("corpus", "test corpus"), ("lang", "test language")):
+            cells = collect_cells(args.exp_dir, args.splits, by)
+            text.append(markdown_matrix(cells, f"UA % by {label}:", corner="train \\ test"))
+            plot_matrix(cells, args.exp_dir / f"ua_by_{by}.png", f"{args.mode}: {args.name}\nUA % by {label}")
+        block = "\n".join(text)
+        print(block)
+        if args.results:
+            old = args.results.read_text(encoding="utf-8") if args.results.exists() else "# Multilingual results\n"
+            write_text(args.results, old.rstrip("\n") + "\n\n" + block)
+    except (DataDirError, ValueError, FileNotFoundError) as e:
+        print(f"cross_corpus {args.cmd}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
