@@ -1,6 +1,6 @@
 """Stage 3 entry point behind steps/build_graph.sh: the label graph from the training data.
 
-    python -m emogcn.bin.build_graph [--config conf/graph.yaml] [--word-vectors PATH]
+    python -m emogcn.bin.build_graph [--config conf/graph.yaml] [--word-vectors PATH | --word-vectors "en=F de=F ..."]
         [--method auto|correlation|prior|embedding|identity] <train-data-dir> <graph-dir>
 
 Options given here override the config file. Each failure is one line on stderr, exit status 1.
@@ -14,6 +14,7 @@ import sys
 
 from emogcn.config import load_config
 from emogcn.graph.build import METHODS, GraphConfig, build_graph
+from emogcn.graph.multilingual import parse_vectors_by_lang
 from emogcn.log import setup_logging
 
 
@@ -21,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build_graph", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="graph config (YAML, keys of GraphConfig)")
-    parser.add_argument("--word-vectors", help="GloVe / word2vec / fastText text file for node features")
+    parser.add_argument("--word-vectors", help="GloVe / word2vec / fastText text file for node features, or "
+                        "aligned files per language: 'en=wiki.multi.en.vec de=wiki.multi.de.vec'")
     parser.add_argument("--method", choices=METHODS, help="overrides the config's method")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     parser.add_argument("train_data", help="training data directory (utt2emo, optional utt2va)")
@@ -30,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
 
     overrides = {}
-    if args.word_vectors:
+    if args.word_vectors and "=" in args.word_vectors.split()[0]:
+        overrides["word_vectors_by_lang"] = parse_vectors_by_lang(args.word_vectors)
+    elif args.word_vectors:
         overrides["word_vectors"] = args.word_vectors
     if args.method:
         overrides["method"] = args.method

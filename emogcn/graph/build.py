@@ -38,6 +38,7 @@ from emogcn.graph.adjacency import (
     spearman_correlation,
 )
 from emogcn.graph.priors import CITATION, class_priors
+from emogcn.graph.multilingual import load_label_words, multilingual_node_features
 from emogcn.graph.word_vectors import node_features
 from emogcn.log import get_logger
 
@@ -64,6 +65,10 @@ class GraphConfig:
     classes: list[str] | None = None  # explicit class order; default: labels present, in `labels` order
     labels: str = "conf/emotions.yaml"  # label map whose `classes` order the classes follow
     word_vectors: str | None = None  # GloVe / word2vec / fastText text file; None: one-hot features
+    # aligned per-language files {lang: .vec} (MUSE): node features averaged over the training
+    # languages (emogcn/graph/multilingual.py); takes the place of word_vectors
+    word_vectors_by_lang: dict[str, str] | None = None
+    label_words: str = "conf/label_words.yaml"  # each node's word in each language
     priors: dict[str, list[float]] | None = None  # class: [valence, arousal] in [-1, 1], extends the table
     embedding_tau: float | None = None  # threshold on cosine similarity (method embedding); None: tau
     embedding_class_edges: bool = True  # keep class-class edges in the embedding graph
@@ -197,7 +202,15 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
 
     # After every check on the data: a word-vector file can take minutes to scan.
     word_vectors = cfg.word_vectors
-    features, feature_source = node_features(nodes, word_vectors)
+    if cfg.word_vectors_by_lang:
+        if word_vectors:
+            raise ConfigError(f"{where}: give word_vectors or word_vectors_by_lang, not both")
+        languages = sorted(set(read_map(train_dir / "utt2lang").values())) if (train_dir / "utt2lang").is_file() else []
+        features, feature_source = multilingual_node_features(
+            nodes, cfg.word_vectors_by_lang, languages, load_label_words(cfg.label_words))
+        word_vectors = "by language"
+    else:
+        features, feature_source = node_features(nodes, word_vectors)
 
     meta_extra: dict[str, Any] = {}
     num_classes = len(classes)
