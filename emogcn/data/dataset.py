@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from emogcn.data.cmvn import Cmvn
-from emogcn.data.datadir import DataDir, ValidateOptions
+from emogcn.data.datadir import DataDir, DataDirError, ValidateOptions
 from emogcn.log import get_logger
 
 logger = get_logger(__name__)
@@ -67,6 +67,9 @@ class FeatureDataset(torch.utils.data.Dataset):
         if not self.items:
             raise ValueError(f"{data_dir}: no utterances left with a label in {', '.join(classes)}")
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
+        if cache:  # read (and check) everything now: bad features fail before any training step
+            for i in range(len(self.items)):
+                self.features(i)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -75,7 +78,11 @@ class FeatureDataset(torch.utils.data.Dataset):
         if self._cache is not None and i in self._cache:
             return self._cache[i]
         utt = self.items[i].utt
-        feats = self.cmvn(utt, np.asarray(kaldiio.load_mat(self.feats_scp[utt]), dtype=np.float32))
+        raw = np.asarray(kaldiio.load_mat(self.feats_scp[utt]), dtype=np.float32)
+        if not np.isfinite(raw).all():  # one NaN would silently poison every weight it reaches
+            raise DataDirError(f"{self.data.path}/feats.scp: features of '{utt}' ({self.feats_scp[utt]}) "
+                               f"hold NaN or infinite values")
+        feats = self.cmvn(utt, raw)
         if self._cache is not None:
             self._cache[i] = feats
         return feats

@@ -49,6 +49,8 @@ def read_audio(spec: str, target_rate: int, min_samples: int = 1) -> np.ndarray:
     wave = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
     if not np.isfinite(wave).all():
         raise AudioError(f"{where}: audio holds NaN or infinite samples")
+    if not np.any(wave):  # digital silence (a file cut or trimmed to nothing but zeros): no signal
+        raise AudioError(f"{where}: silent: every one of its {wave.shape[0]} samples is 0")
     if rate != target_rate:
         wave = resample(wave, rate, target_rate)
     if wave.shape[0] < min_samples:
