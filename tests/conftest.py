@@ -53,3 +53,32 @@ def run_sh(cmd: str, cwd: Path, check: bool = True, env: dict | None = None) -> 
     if check and p.returncode != 0:
         raise AssertionError(f"`{cmd}` failed ({p.returncode}):\nSTDOUT:\n{p.stdout}\nSTDERR:\n{p.stderr}")
     return p
+
+
+FAULT_TRAIN_CONFIG = {
+    "model": {"variant": "emotion_gcn", "backbone": "speech_cnn",
+              "backbone_options": {"channels": [8, 16], "embed_dim": 32}, "gcn_hidden": 16},
+    "optim": {"name": "adam", "lr": 0.003},
+    "epochs": 3,
+    "batch_size": 4,
+    "seed": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    """A small mini-corpus recipe with features, CMVN, 2 folds, fold 1's graph and tiny.yaml."""
+    import yaml
+
+    d = tmp_path_factory.mktemp("faults") / "recipe"
+    d.mkdir()
+    for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
+        os.symlink(REPO / name, d / name)
+    run_sh("python local/make_mini_corpus.py --speakers-per-language 2 --utts-per-class 4 db data/all"
+           " && python -m emogcn.bin.make_folds --protocol groups --num-groups 2 data/all data/folds"
+           " && steps/make_feats.sh --nj 2 data/all exp/log data/feats"
+           " && steps/compute_cmvn.sh data/all exp/log data/cmvn"
+           " && python -m emogcn.bin.refresh_folds data/all data/folds"
+           " && steps/build_graph.sh data/folds/fold1/train exp/graph", d)
+    (d / "tiny.yaml").write_text(yaml.safe_dump(FAULT_TRAIN_CONFIG))
+    return d

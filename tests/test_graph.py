@@ -297,10 +297,14 @@ def test_prior_graph_without_utt2va(tmp_path, caplog):
 
 def test_prior_graph_needs_a_prior_for_every_class(tmp_path):
     data = make_data_dir(tmp_path / "train", LABELS[:-2] + ["ps", "ps"])
-    with pytest.raises(ConfigError, match="class 'ps' has no valence/arousal prior"):
+    # a label outside conf/emotions.yaml is a data error, unless the config lists the classes
+    with pytest.raises(GraphError, match="label 'ps', which is not in the classes of"):
         build_graph(data, tmp_path / "graph", GraphConfig(method="prior"))
-    graph = build_graph(data, tmp_path / "graph", GraphConfig(method="prior", priors={"ps": [0.6, 0.7]}))
-    assert graph.classes[-1] == "ps"  # a label outside conf/emotions.yaml goes last
+    classes = list(dict.fromkeys(LABELS[:-2])) + ["ps"]
+    with pytest.raises(ConfigError, match="class 'ps' has no valence/arousal prior"):
+        build_graph(data, tmp_path / "graph", GraphConfig(method="prior", classes=classes))
+    graph = build_graph(data, tmp_path / "graph", GraphConfig(method="prior", classes=classes, priors={"ps": [0.6, 0.7]}))
+    assert graph.classes == classes
 
 
 def test_correlation_graph_with_utt2va(tmp_path):

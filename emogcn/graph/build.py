@@ -123,11 +123,13 @@ def resolve_classes(utt2emo: dict[str, str], cfg: GraphConfig, where: str) -> li
         return classes
     labels_path = _labels_path(cfg.labels)
     canonical = list(load_label_config(labels_path)["classes"])
-    classes = order_classes(present, canonical)
-    extra = [c for c in classes if c not in canonical]
-    if extra:
-        logger.warning("labels not in %s go last, sorted: %s", labels_path, ", ".join(extra))
-    return classes
+    unknown = sorted(present - set(canonical))
+    if unknown:  # one label space: a stray label is a data error, not a new class
+        utt = next(u for u, label in utt2emo.items() if label == unknown[0])
+        raise GraphError(f"utt2emo: utterance '{utt}' has label '{unknown[0]}', which is not in the classes of "
+                         f"{labels_path} ({len(unknown)} unknown label(s): {', '.join(unknown)}); map it there "
+                         f"or list the classes in the graph config")
+    return order_classes(present, canonical)
 
 
 def class_indicators(utts: list[str], utt2emo: dict[str, str], classes: list[str]) -> np.ndarray:
