@@ -284,7 +284,7 @@ def test_prior_graph_without_utt2va(tmp_path, caplog):
     # conf/emotions.yaml order, not alphabetical
     assert graph.classes == ["neutral", "happiness", "sadness", "anger"]
     assert graph.nodes == graph.classes + ["valence", "arousal"]
-    corr = np.load(tmp_path / "graph" / "correlation.npy")
+    corr = np.load(tmp_path / "graph" / "correlation.npy", allow_pickle=False)
     v = graph.nodes.index("valence")
     assert corr[1, v] > 0.5 and corr[2, v] < 0  # happiness has the highest prior valence
     prop = graph.propagation
@@ -321,10 +321,10 @@ def test_correlation_graph_with_utt2va(tmp_path):
     cols = np.array([[float(emo[u] == c) for c in graph.classes] + [float(x) for x in vals[u].split()]
                      for u in emo])
     expected, _ = spearmanr(cols)
-    np.testing.assert_allclose(np.load(tmp_path / "graph" / "correlation.npy"), expected, atol=1e-12)
-    adj = np.load(tmp_path / "graph" / "adjacency.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "graph" / "correlation.npy", allow_pickle=False), expected, atol=1e-12)
+    adj = np.load(tmp_path / "graph" / "adjacency.npy", allow_pickle=False)
     np.testing.assert_allclose(adj.sum(axis=1), 1.0)
-    np.testing.assert_allclose(np.load(tmp_path / "graph" / "propagation.npy"), adj.T)
+    np.testing.assert_allclose(np.load(tmp_path / "graph" / "propagation.npy", allow_pickle=False), adj.T)
     assert (tmp_path / "graph" / "adjacency.txt").read_text().startswith("# rows and columns: neutral")
 
     # correlation without utt2va is an error, not a silent fallback
@@ -347,7 +347,7 @@ def test_embedding_graph(tmp_path, caplog):
                "arousal": [-1.0, 0.0, 0.0]}
     path = write_vectors(tmp_path / "glove.txt", vectors, header=False)
     graph = build_graph(data, tmp_path / "graph", GraphConfig(method="embedding", word_vectors=str(path), tau=0.3))
-    adj = np.load(tmp_path / "graph" / "adjacency.npy")
+    adj = np.load(tmp_path / "graph" / "adjacency.npy", allow_pickle=False)
     nodes = graph.nodes
     assert adj[nodes.index("happiness"), nodes.index("anger")] > 0  # class-class edge kept
     assert adj[nodes.index("arousal"), nodes.index("anger")] == 0  # negative cosine: no edge

@@ -43,7 +43,7 @@ def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, 
     logger.info("model weights from %s", ckpt)
     model.to(device)
     if cfg.cmvn == "global":
-        cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy"))
+        cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy", allow_pickle=False))
     else:
         cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn)
     dataset = FeatureDataset(data_dir, classes, cmvn, cache=False)
