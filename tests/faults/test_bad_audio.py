@@ -49,6 +49,8 @@ CASES = {
     "shorter_than_a_frame": (lambda p: _write(p, _tone(0.01, RATE), RATE), "dropped", "too short"),
     "silent": (lambda p: _write(p, np.zeros(RATE // 2, dtype=np.float32), RATE), "dropped", "silent"),
     "missing": (lambda p: str(p), "dropped", "file not found"),
+    "nan_samples": (lambda p: (sf.write(p, np.full(RATE // 2, np.nan, dtype=np.float32), RATE, subtype="FLOAT"),
+                               str(p))[1], "dropped", "NaN or infinite samples"),
     "failing_pipe": (lambda p: "sh -c 'echo decoder broke >&2; exit 3' |", "dropped", "exited with status 3"),
     "truncated": (_truncated, "kept", 0.5),  # libsndfile reads the samples that are there
     "clipped": (lambda p: _write(p, np.clip(_tone(0.5, RATE, amplitude=4.0), -1, 1), RATE), "kept", 0.5),
@@ -103,7 +105,7 @@ def test_each_bad_audio_case(recipe_dir, case):
 
 def test_too_many_drops_fail_the_stage_and_name_them(recipe_dir):
     dropped = [c for c, (_, outcome, _) in CASES.items() if outcome == "dropped"]
-    data = _data_dir(recipe_dir / "in", dropped)  # 7 of 47: 15 % > 10 %
+    data = _data_dir(recipe_dir / "in", dropped)  # 8 of 48: 17 % > 10 %
     p = run_sh(f"steps/make_feats.sh --nj 2 {data} exp/log feats", recipe_dir, check=False)
     assert p.returncode != 0
     assert f"{len(dropped)} of {GOOD + len(dropped)}" in p.stderr, p.stderr

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from conftest import run_sh
+from conftest import EMODB, recipe_dir, run_sh  # noqa: F401  (recipe_dir is a fixture)
 from emogcn.data import datadir as dd
 from emogcn.graph.build import load_graph
 from emogcn.training.trainer import load_checkpoint
@@ -91,3 +91,17 @@ def test_scoring_killed_at_any_moment_leaves_no_partial_results(mini):
             assert json.loads((scores / "metrics.json").read_text())["num_utts"] == len(test_utts)
     run_sh(cmd, mini)
     assert json.loads((scores / "metrics.json").read_text())["num_utts"] == len(test_utts)
+
+
+def test_data_preparation_killed_at_any_moment_is_redone(recipe_dir):
+    cmd = f"steps/prepare_corpus.sh emodb {EMODB} data"
+    for delay in (0.3, 0.8, 1.5):
+        proc = _start(cmd, recipe_dir)
+        time.sleep(delay)
+        _kill(proc)
+        if (recipe_dir / "data/all/.done").exists():  # finished before the kill: then whole
+            assert len(dd.read_map(recipe_dir / "data/all/utt2spk")) == 535
+            assert len(list((recipe_dir / "data/folds").glob("fold*"))) == 10
+    run_sh(cmd, recipe_dir)
+    assert len(dd.read_map(recipe_dir / "data/all/utt2spk")) == 535
+    assert len(list((recipe_dir / "data/folds").glob("fold*"))) == 10
