@@ -43,9 +43,17 @@ def test_dangling_entry_is_named(tmp_path):
 
 def test_missing_entry_is_named(tmp_path):
     d = make_data_dir(tmp_path / "d", {"s1": 3})
-    write_lines(d / "utt2va", (d / "utt2va").read_text().splitlines()[:2])
-    with pytest.raises(dd.DataDirError, match=r"utt2va: utterance 's1-u002' of utt2spk is missing"):
+    write_lines(d / "utt2emo", (d / "utt2emo").read_text().splitlines()[:2])
+    with pytest.raises(dd.DataDirError, match=r"utt2emo: utterance 's1-u002' of utt2spk is missing"):
         dd.validate_data_dir(d)
+
+
+def test_dimensions_may_cover_some_utterances(tmp_path):
+    d = make_data_dir(tmp_path / "d", {"s1": 3})
+    write_lines(d / "utt2va", (d / "utt2va").read_text().splitlines()[:2])
+    assert dd.validate_data_dir(d) == 3  # a set pooled from corpora with and without dimensions
+    dd.fix_data_dir(d)
+    assert len(dd.read_map(d / "utt2spk")) == 3 and len(dd.read_map(d / "utt2va")) == 2
 
 
 @pytest.mark.parametrize(
@@ -125,7 +133,11 @@ def test_combine_and_duplicate_ids(tmp_path):
     b = make_data_dir(tmp_path / "b", {"s2": 3}, with_va=False)
     assert dd.combine_data(tmp_path / "c", [a, b]) == 5
     assert dd.validate_data_dir(tmp_path / "c") == 5
-    assert not (tmp_path / "c" / "utt2va").exists()  # not in every source
+    # utt2va may be partial: it covers the utterances of the sources that have dimensions
+    assert list(dd.read_map(tmp_path / "c" / "utt2va")) == ["s1-u000", "s1-u001"]
+    (b / "utt2lang").write_text("s2-u000 de\ns2-u001 de\ns2-u002 de\n")
+    dd.combine_data(tmp_path / "c3", [a, b])
+    assert not (tmp_path / "c3" / "utt2lang").exists()  # a full file not in every source is left out
     with pytest.raises(dd.DataDirError, match="also in another source"):
         dd.combine_data(tmp_path / "c2", [a, a])
 

@@ -79,3 +79,27 @@ def test_graph_stage_reads_the_training_languages(tmp_path, files):
     p = run_sh(f"python -m emogcn.bin.build_graph --word-vectors 'en={files['en']} de={files['de']}' "
                f"--config {REPO}/conf/graph.yaml {train} {tmp_path}/graph2", REPO)
     assert "averaged over de, en" in p.stderr
+
+
+def test_pooled_set_with_some_dimensions_fills_the_rest_from_priors(tmp_path):
+    from emogcn.graph.build import GraphError
+    from emogcn.graph.priors import class_priors
+
+    train = make_data_dir(tmp_path / "train", {"x-s1": 6, "y-s1": 6}, labels=("anger", "sadness", "happiness"))
+    va = dd.read_map(train / "utt2va")
+    dd.write_map(train / "utt2va", {u: v for u, v in va.items() if u.startswith("x")})  # corpus y has none
+    cfg = GraphConfig(labels=str(REPO / "conf/emotions.yaml"))
+    graph = build_graph(train, tmp_path / "graph", cfg)
+    assert graph.meta["method"] == "correlation"
+    assert "utt2va for 6 of 12 utterances, class priors for the others" in graph.meta["dimensions"]
+    # the same correlation as with the priors written out for corpus y
+    priors = class_priors(["anger", "sadness", "happiness"], None, "test")
+    utt2emo = dd.read_map(train / "utt2emo")
+    full = dict(va)
+    full.update({u: f"{priors[utt2emo[u]][0]} {priors[utt2emo[u]][1]}" for u in va if u.startswith("y")})
+    full_dir = make_data_dir(tmp_path / "full", {"x-s1": 6, "y-s1": 6}, labels=("anger", "sadness", "happiness"))
+    dd.write_map(full_dir / "utt2va", full)
+    expected = build_graph(full_dir, tmp_path / "graph_full", cfg)
+    np.testing.assert_allclose(graph.propagation, expected.propagation)
+    with pytest.raises(GraphError, match="covers 6 of 12 training utterances"):
+        build_graph(train, tmp_path / "g2", GraphConfig(method="correlation", labels=cfg.labels))

@@ -36,6 +36,9 @@ UTT_FILES = (
     "feats.scp",
     "text",
 )
+# Per-utterance files that may cover only SOME utterances: the dimensions of a set pooled from
+# corpora with and without valence/arousal (training masks the missing ones).
+PARTIAL_UTT_FILES = ("utt2va",)
 # Files keyed by speaker.
 SPK_FILES = ("spk2utt", "cmvn.scp", "spk2gender")
 # Files that may hold FEWER utterances than utt2spk without the directory being broken: they are
@@ -229,7 +232,7 @@ def validate_data_dir(data: str | Path, opts: ValidateOptions | None = None) -> 
         for e in entries:
             if e.key not in utt2spk:
                 raise DataDirError(f"{path}:{e.line}: utterance '{e.key}' is not in utt2spk (dangling entry)")
-        if len(entries) != len(utt2spk):
+        if len(entries) != len(utt2spk) and name not in PARTIAL_UTT_FILES:
             have = {e.key for e in entries}
             missing = next(u for u in utt2spk if u not in have)
             raise DataDirError(
@@ -285,7 +288,8 @@ def fix_data_dir(data: str | Path, backup: bool = True) -> dict[str, int]:
             report[f"duplicate keys in {name}"] = dups
     keep = set(maps["utt2spk"])
     for name in names[1:]:
-        keep &= set(maps[name])
+        if name not in PARTIAL_UTT_FILES:
+            keep &= set(maps[name])
     for name in names:
         removed = len(set(maps[name]) - keep)
         if removed:
@@ -354,14 +358,18 @@ def combine_data(dest: str | Path, srcs: list[str | Path]) -> int:
     srcs = [Path(s) for s in srcs]
     if not srcs:
         raise ValueError("combine_data needs at least one source")
-    # A file is kept only if every source has it, as Kaldi's combine_data.sh does (with a warning).
-    names = ["utt2spk"] + [n for n in UTT_FILES if all((s / n).is_file() for s in srcs)]
+    # A file is kept only if every source has it, as Kaldi's combine_data.sh does (with a warning);
+    # a partial file (utt2va) is kept if any source has it, covering that source's utterances.
+    names = ["utt2spk"] + [n for n in UTT_FILES if all((s / n).is_file() for s in srcs)
+                           or (n in PARTIAL_UTT_FILES and any((s / n).is_file() for s in srcs))]
     for n in UTT_FILES:
         if n not in names and any((s / n).is_file() for s in srcs):
             logger.warning("combine_data: %s is not in every source; left out of %s", n, dest)
     merged: dict[str, dict[str, str]] = {n: {} for n in names}
     for src in srcs:
         for name in names:
+            if not (src / name).is_file():  # a partial file this source lacks
+                continue
             for k, v in read_map(src / name).items():
                 if k in merged[name]:
                     raise DataDirError(f"{src}/{name}: key '{k}' is also in another source; ids must be unique")

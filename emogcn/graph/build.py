@@ -141,11 +141,15 @@ def class_indicators(utts: list[str], utt2emo: dict[str, str], classes: list[str
     return onehot
 
 
-def read_valence_arousal(path: Path, utts: list[str]) -> np.ndarray:
-    """(n_utts, 2) valence and arousal: the first two values of each utt2va line."""
+def read_valence_arousal(path: Path, utts: list[str], fill=None) -> np.ndarray:
+    """(n_utts, 2) valence and arousal: the first two values of each utt2va line; `fill(utt)`
+    gives the pair of an utterance utt2va lacks (else that is an error)."""
     utt2va = read_map(path)
     out = np.zeros((len(utts), 2), dtype=np.float64)
     for row, u in enumerate(utts):
+        if u not in utt2va and fill is not None:
+            out[row] = fill(u)
+            continue
         if u not in utt2va:
             raise GraphError(f"{path}: utterance '{u}' of utt2emo is missing")
         fields = utt2va[u].split()
@@ -192,15 +196,22 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
                 ", ".join(f"{c} ({counts[c]})" for c in classes))
 
     has_va = (train_dir / "utt2va").is_file()
+    num_with_va = len(read_map(train_dir / "utt2va")) if has_va else 0
+    partial_va = has_va and num_with_va < len(utts)
     method = cfg.method
     if method == "auto":
         method = "correlation" if has_va else "prior"
         logger.info("method auto: %s (%s)", method,
-                    "utt2va covers the training set" if has_va else f"no {train_dir}/utt2va")
+                    (f"utt2va covers {num_with_va} of {len(utts)} training utterances; the others take their "
+                     f"class's prior valence/arousal" if partial_va else "utt2va covers the training set")
+                    if has_va else f"no {train_dir}/utt2va")
+    elif method == "correlation" and partial_va:
+        raise GraphError(f"{train_dir}/utt2va: covers {num_with_va} of {len(utts)} training utterances; method "
+                         f"'correlation' needs all of them (method 'auto' fills the others from class priors)")
     if method == "correlation" and not has_va:
         raise GraphError(f"{train_dir}/utt2va: missing; method 'correlation' needs valence and arousal "
                          f"for every training utterance (use method 'prior' or 'auto')")
-    priors = class_priors(classes, cfg.priors, where) if method == "prior" else None
+    priors = class_priors(classes, cfg.priors, where) if method == "prior" or partial_va else None
 
     # After every check on the data: a word-vector file can take minutes to scan.
     word_vectors = cfg.word_vectors
@@ -218,7 +229,11 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
     num_classes = len(classes)
     if method in ("correlation", "prior"):
         onehot = class_indicators(utts, utt2emo, classes)
-        if priors is None:
+        if method == "correlation" and partial_va:  # pooled corpora: measured where given, priors elsewhere
+            dims = read_valence_arousal(train_dir / "utt2va", utts, fill=lambda u: priors[utt2emo[u]])
+            meta_extra["dimensions"] = (f"{train_dir}/utt2va for {num_with_va} of {len(utts)} utterances, "
+                                        f"class priors for the others: {CITATION}")
+        elif priors is None:
             dims = read_valence_arousal(train_dir / "utt2va", utts)
             meta_extra["dimensions"] = f"{train_dir}/utt2va"
         else:
