@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Computes fbank/MFCC features for a data directory with nj parallel jobs (Kaldi's make_fbank.sh).
+# Computes fbank/MFCC features for a data directory with nj parallel jobs (Kaldi's make_fbank.sh),
+# or, with a face config (conf/face*.yaml), the aligned face crops of its img.scp.
 # Writes <feat-dir>/feats_<name>.<n>.{ark,scp}, then <data>/feats.scp, utt2num_frames and utt2dur.
 # Utterances whose audio cannot be used are listed (with the reason) in <log-dir>/failed.txt and
 # dropped from the data directory; more than --max-fail-fraction of them fails the stage.
@@ -35,7 +36,7 @@ log() { echo "$(date '+%Y-%m-%d %H:%M:%S') $(basename "$0"): $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
 [ -f "$config" ] || die "feature config '$config' not found"
-[ -f "$data/wav.scp" ] || die "$data/wav.scp not found"
+[ -f "$data/wav.scp" ] || [ -f "$data/img.scp" ] || die "$data has neither wav.scp nor img.scp"
 if ! awk -v f="$max_fail_fraction" 'BEGIN { exit !(f + 0 == f && f >= 0 && f <= 1) }'; then
   die "--max-fail-fraction must be a number in [0, 1], not '$max_fail_fraction'"
 fi
@@ -105,7 +106,7 @@ for f in utt2num_frames utt2dur scp; do
   for n in $(seq "$nj"); do cat "$featdir/feats_$name.$n.$f"; done | LC_ALL=C sort > "$data/.$out.tmp"
 done
 mv "$data/.utt2num_frames.tmp" "$data/utt2num_frames"
-mv "$data/.utt2dur.tmp" "$data/utt2dur"
+if [ -s "$data/.utt2dur.tmp" ]; then mv "$data/.utt2dur.tmp" "$data/utt2dur"; else rm -f "$data/.utt2dur.tmp"; fi  # none for images
 mv "$data/.feats.scp.tmp" "$data/feats.scp"
 
 if [ "$num_failed" -gt 0 ]; then

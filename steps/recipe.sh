@@ -19,7 +19,8 @@ nj=4
 cmd=utils/run.pl
 data=data                   # holds all/ and folds/fold<k>/{train,dev,test}
 exp=exp
-feat_config=conf/fbank.yaml
+feat_config=conf/fbank.yaml       # or a face config (conf/face*.yaml) for img.scp corpora
+normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
 max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
 graph_config=conf/graph.yaml
 graph_tag=default
@@ -33,9 +34,9 @@ epochs=                     # overrides the configs' epochs (quick runs)
 gpu=auto
 train_nj=1                  # trainings run at once (CPU: up to the core count, each on one thread)
 results=RESULTS.md
-features_name=fbank         # recorded in RESULTS.md rows
+features_name=              # recorded in RESULTS.md rows (default: the feature config's name)
 backbone_name=              # recorded in RESULTS.md rows (default: the backbone of the variant's config)
-cmvn_name=speaker           # recorded in RESULTS.md rows (the configs' cmvn setting)
+cmvn_name=                  # recorded in RESULTS.md rows (default: speaker, or none without stage-2 statistics)
 help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...'] [--seeds '0'] [--folds '1 2'] ..."
 
 . ./path.sh
@@ -44,6 +45,8 @@ help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...']
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
 name_of() { echo "$1${train_tag:+_$train_tag}"; }  # experiment name of a variant
 
+features_name=${features_name:-$(basename "$feat_config" .yaml)}
+if [ -z "$cmvn_name" ]; then if [ "$normalize" = true ]; then cmvn_name=speaker; else cmvn_name=none; fi; fi
 all=$data/all
 [ -f "$all/utt2spk" ] || { echo "$0: $all not found: run stage 0 (data preparation) first" >&2; exit 1; }
 if [ -z "$folds" ]; then
@@ -66,11 +69,16 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   if [ -f "$data/folds/.cmvn.done" ]; then
     log "stage 2: normalization already done"
   else
-    log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
-    steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn/log" "$data/cmvn"
+    if [ "$normalize" = true ]; then
+      log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
+      steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn/log" "$data/cmvn"
+    else
+      log "stage 2: no normalization statistics (--normalize false); the folds re-cut with features"
+    fi
     python -m emogcn.bin.refresh_folds "$all" "$data/folds"
     for k in $folds; do
       # Global statistics come from each fold's training set only.
+      [ "$normalize" = true ] || continue
       steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/train" "$exp/compute_cmvn/log/fold$k" "$data/cmvn/fold$k"
     done
     touch "$data/folds/.cmvn.done"

@@ -20,11 +20,12 @@ import numpy as np
 from emogcn.atomic import atomic_open
 from emogcn.config import ConfigError, load_config
 from emogcn.data.cmvn import Cmvn
-from emogcn.data.dataset import FeatureDataset, make_loader
+from emogcn.data.dataset import make_loader
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import CHECKPOINTS, feature_dim, build_experiment_model, load_checkpoint, predict, select_device
+from emogcn.training.trainer import (CHECKPOINTS, build_experiment_model, input_dim, load_checkpoint, make_dataset,
+                                     predict, select_device)
 
 logger = get_logger("emogcn.infer")
 
@@ -35,18 +36,17 @@ def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, 
     cfg = load_config(TrainConfig, exp_dir / "config.yaml")
     checkpoint = checkpoint or cfg.inference_checkpoint
     device = select_device(gpu)
-    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=feature_dim(data_dir))
+    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=input_dim(cfg, data_dir))
     ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
     model.load_state_dict(load_checkpoint(ckpt, map_location=device)["model"])
     logger.info("model weights from %s", ckpt)
     model.to(device)
-    if cfg.cmvn == "global":
+    cmvn = None
+    if cfg.input == "frames" and cfg.cmvn == "global":  # the TRAINING statistics
         cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy", allow_pickle=False))
-    else:
-        cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn)
-    dataset = FeatureDataset(data_dir, classes, cmvn, cache=False)
+    dataset = make_dataset(cfg, data_dir, classes, train=False, cmvn=cmvn, cache=False)
     result = predict(model, make_loader(dataset, cfg.batch_size, shuffle=False), device)
 
     extra = {name: dataset.data.get(name) for name in ("utt2corpus", "utt2lang") if dataset.data.get(name)}

@@ -2,10 +2,11 @@
 
     python -m emogcn.bin.make_feats [--config conf/fbank.yaml] <data-dir> <ark-base>
 
-Reads <data-dir>/wav.scp and writes, next to <ark-base>:
+Reads <data-dir>/wav.scp (or, with a face config such as conf/face227.yaml, <data-dir>/img.scp
+and utt2face) and writes, next to <ark-base>:
     <ark-base>.ark, <ark-base>.scp   features (kaldiio), the scp holding the ark's absolute path
     <ark-base>.utt2num_frames        frames per utterance
-    <ark-base>.utt2dur               seconds per utterance
+    <ark-base>.utt2dur               seconds per utterance (empty for images)
     <ark-base>.failed                `<utt> <reason>` for each utterance that could not be processed
 An utterance that fails (unreadable, empty, too short, ...) is logged and skipped; the job goes on.
 Every output is written under a temporary name and renamed only when the job completes, the scp
@@ -33,10 +34,30 @@ from tqdm import tqdm
 from emogcn.atomic import atomic_path
 from emogcn.config import ConfigError
 from emogcn.data.datadir import DataDirError, read_map
+from emogcn.config import read_yaml
 from emogcn.features import FeatureConfig, FeatureExtractor, load_feature_config, read_audio
+from emogcn.features.faces import FaceConfig, FaceExtractor
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("make_feats")
+
+KALDI_ONE_BYTE_UNSIGNED_INTEGER = 6  # kaldiio's compression_method for Kaldi's kOneByteUnsignedInteger
+
+
+def load_any_feature_config(path: str | None) -> FeatureConfig | FaceConfig:
+    """conf/fbank.yaml-style audio features, or a face config (`type: face`)."""
+    from emogcn.config import load_config
+
+    raw = read_yaml(path) if path else {}
+    if isinstance(raw, dict) and raw.get("type") == "face":
+        cfg = load_config(FaceConfig, path)
+        try:
+            cfg.check()
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+        return cfg
+    return load_feature_config(path)
+
 
 # Renamed into place in this order: the scp, which later stages read, comes last.
 OUTPUTS = ("ark", "utt2num_frames", "utt2dur", "failed", "scp")
@@ -56,28 +77,51 @@ def _one_line(e: Exception) -> str:
     return text if text else type(e).__name__
 
 
-def make_feats(wav_scp: dict[str, str], cfg: FeatureConfig, ark_base: str | Path) -> JobSummary:
-    """Extracts features of every wav.scp entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}."""
+def _audio_processor(cfg: FeatureConfig):
+    extract = FeatureExtractor(cfg)
+
+    def process(utt: str, spec: str) -> tuple[np.ndarray, float]:
+        wave = read_audio(spec, cfg.sample_rate, min_samples=cfg.min_samples)
+        feats = extract(wave)
+        if not np.isfinite(feats).all():
+            raise ValueError(f"{spec}: features hold NaN or infinite values")
+        return feats, wave.shape[0] / cfg.sample_rate
+
+    return process
+
+
+def _face_processor(cfg: FaceConfig, faces: dict[str, str]):
+    extract = FaceExtractor(cfg)
+
+    def process(utt: str, spec: str) -> tuple[np.ndarray, float]:
+        return extract(spec, faces.get(utt), where=f"utt2face {utt}"), 0.0
+
+    return process
+
+
+def make_feats(inputs: dict[str, str], cfg: FeatureConfig | FaceConfig, ark_base: str | Path,
+               faces: dict[str, str] | None = None) -> JobSummary:
+    """Extracts features of every wav.scp (or img.scp) entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}."""
     ark_base = Path(os.path.abspath(ark_base))
     final = {name: ark_base.with_name(f"{ark_base.name}.{name}") for name in OUTPUTS}
     summary = JobSummary()
-    extract = FeatureExtractor(cfg)
+    is_face = isinstance(cfg, FaceConfig)
+    process = _face_processor(cfg, faces or {}) if is_face else _audio_processor(cfg)
+    # faces are 0-255 integers: Kaldi's one-byte unsigned-integer compression holds them exactly
+    compression = KALDI_ONE_BYTE_UNSIGNED_INTEGER if is_face else None
     start, start_cpu = time.perf_counter(), time.process_time()
     with contextlib.ExitStack() as stack:
         # atomic_path renames on leaving, last entered first: enter in reverse of OUTPUTS.
         tmp = {name: stack.enter_context(atomic_path(final[name])) for name in reversed(OUTPUTS)}
-        with kaldiio.WriteHelper(f"ark,scp:{tmp['ark']},{tmp['scp']}") as writer, \
+        with kaldiio.WriteHelper(f"ark,scp:{tmp['ark']},{tmp['scp']}", compression_method=compression) as writer, \
                 open(tmp["utt2num_frames"], "w", encoding="utf-8") as frames_out, \
                 open(tmp["utt2dur"], "w", encoding="utf-8") as dur_out, \
                 open(tmp["failed"], "w", encoding="utf-8") as failed_out:
-            progress = tqdm(wav_scp.items(), total=len(wav_scp), desc=f"make_feats {ark_base.name}", unit="utt",
+            progress = tqdm(inputs.items(), total=len(inputs), desc=f"make_feats {ark_base.name}", unit="utt",
                             file=sys.stderr, mininterval=5.0, ascii=True)
             for utt, spec in progress:
                 try:
-                    wave = read_audio(spec, cfg.sample_rate, min_samples=cfg.min_samples)
-                    feats = extract(wave)
-                    if not np.isfinite(feats).all():
-                        raise ValueError(f"{spec}: features hold NaN or infinite values")
+                    feats, seconds = process(utt, spec)
                 except Exception as e:  # one bad utterance must not end the job
                     reason = _one_line(e)
                     logger.warning("%s: skipped: %s", utt, reason)
@@ -85,9 +129,9 @@ def make_feats(wav_scp: dict[str, str], cfg: FeatureConfig, ark_base: str | Path
                     summary.failed += 1
                     continue
                 writer(utt, feats)
-                seconds = wave.shape[0] / cfg.sample_rate
                 frames_out.write(f"{utt} {feats.shape[0]}\n")
-                dur_out.write(f"{utt} {seconds:.4f}\n")
+                if not is_face:
+                    dur_out.write(f"{utt} {seconds:.4f}\n")
                 summary.done += 1
                 summary.audio_seconds += seconds
             progress.close()
@@ -114,14 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     torch.set_num_threads(1)  # parallelism comes from the jobs; threads would only contend
     try:
-        cfg = load_feature_config(args.config)
-        wav_scp = read_map(Path(args.data) / "wav.scp")
+        cfg = load_any_feature_config(args.config)
+        data = Path(args.data)
+        inputs = read_map(data / ("img.scp" if isinstance(cfg, FaceConfig) else "wav.scp"))
+        faces = read_map(data / "utt2face") if (data / "utt2face").is_file() else None
     except (ConfigError, DataDirError) as e:
         print(f"make_feats: error: {e}", file=sys.stderr)
         return 1
     rss_startup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    logger.info("%s: %d utterances, %s features of dim %d", args.data, len(wav_scp), cfg.type, cfg.dim)
-    s = make_feats(wav_scp, cfg, args.ark_base)
+    logger.info("%s: %d utterances, %s features of dim %d", args.data, len(inputs), cfg.type, cfg.dim)
+    s = make_feats(inputs, cfg, args.ark_base, faces)
     rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     speed = s.audio_seconds / s.processing_seconds if s.processing_seconds > 0 else float("inf")
     # One key=value line that benchmarks/bench_feats.py reads back from the job log.

@@ -92,6 +92,28 @@ class Skips:
             say(self.prog, f"skipped {len(self.items)} audio file(s) in all: {totals}")
 
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+
+
+def find_images(root: str | Path, skips: Skips) -> list[Path]:
+    """Image files under `root` (any case of .jpg/.jpeg/.png/.bmp), sorted by path; macOS
+    AppleDouble files are reported as skipped, other files ignored."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"{root}: corpus folder not found" if not root.exists() else f"{root}: not a folder")
+    found = []
+    for path in walk_files(root):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.name.startswith("._"):
+            skips.add(path, "macOS metadata file (._ prefix), not an image")
+        else:
+            found.append(path)
+    if not found and not skips:
+        raise CorpusError(f"{root}: no image files found")
+    return found
+
+
 def find_audio(root: str | Path, skips: Skips, suffixes: Iterable[str] = (".wav",)) -> list[Path]:
     """Audio files under `root` whose extension (any case) is in `suffixes`, sorted by path.
 
@@ -182,14 +204,18 @@ class Utterance:
     spk: str
     path: Path
     emotion: str
-    lang: str
+    lang: str | None  # None for faces
     va: tuple[float, ...] | None = None
+    face: str | None = None  # utt2face value (box and landmarks) of an image
 
 
 class CorpusData:
     """The utterances of one corpus, collected one by one and written as a data directory."""
 
-    def __init__(self, corpus: str, labels: LabelMap, skips: Skips):
+    def __init__(self, corpus: str, labels: LabelMap, skips: Skips, media: str = "wav.scp"):
+        if media not in ("wav.scp", "img.scp"):
+            raise ValueError(f"media must be wav.scp or img.scp, not {media}")
+        self.media = media
         self.corpus = corpus
         self.labels = labels
         self.skips = skips
@@ -205,8 +231,8 @@ class CorpusData:
         """A line for the summary (counts of label rows without audio and the like)."""
         self.notes.append(message)
 
-    def add(self, *, utt: str, spk: str, path: Path, code: str, lang: str, gender: str | None = None,
-            va: Sequence[float] | None = None) -> bool:
+    def add(self, *, utt: str, spk: str, path: Path, code: str, lang: str | None, gender: str | None = None,
+            va: Sequence[float] | None = None, face: str | None = None) -> bool:
         """Adds one utterance; returns False (and records why) if it is skipped.
 
         `code` is the corpus's emotion code, mapped through the label map. `utt` must begin with
@@ -217,10 +243,11 @@ class CorpusData:
         if emotion is None:
             self.skips.add(path, "emotion code not in the label map", self.labels.unknown_reason(code))
             return False
-        return self.add_label(utt=utt, spk=spk, path=path, emotion=emotion, lang=lang, gender=gender, va=va)
+        return self.add_label(utt=utt, spk=spk, path=path, emotion=emotion, lang=lang, gender=gender, va=va,
+                              face=face)
 
-    def add_label(self, *, utt: str, spk: str, path: Path, emotion: str, lang: str, gender: str | None = None,
-                  va: Sequence[float] | None = None) -> bool:
+    def add_label(self, *, utt: str, spk: str, path: Path, emotion: str, lang: str | None, gender: str | None = None,
+                  va: Sequence[float] | None = None, face: str | None = None) -> bool:
         """As `add`, with the shared label already looked up (IEMOCAP filters on it first)."""
         # Ids come from file names; these checks are guards against a script's own mistakes
         # and against names that no rule foresaw, so they skip the file rather than stop.
@@ -247,7 +274,7 @@ class CorpusData:
                 self.skips.add(path, "gender differs from the speaker's other files",
                                f"'{gender}' for {spk}, which is '{self.genders[spk]}'")
                 return False
-        self.utts[utt] = Utterance(spk, path, emotion, lang, va)
+        self.utts[utt] = Utterance(spk, path, emotion, lang, va, face)
         return True
 
     def utt2spk(self) -> dict[str, str]:
@@ -265,12 +292,18 @@ class CorpusData:
                              "labels while others do")
         out.mkdir(parents=True, exist_ok=True)
         files = {
-            "wav.scp": {u: str(x.path) for u, x in self.utts.items()},
+            self.media: {u: str(x.path) for u, x in self.utts.items()},
             "utt2spk": self.utt2spk(),
             "utt2emo": {u: x.emotion for u, x in self.utts.items()},
-            "utt2lang": {u: x.lang for u, x in self.utts.items()},
             "utt2corpus": {u: self.corpus for u in self.utts},
         }
+        if any(x.lang is not None for x in self.utts.values()):
+            files["utt2lang"] = {u: x.lang or "und" for u, x in self.utts.items()}
+        with_face = [u for u, x in self.utts.items() if x.face is not None]
+        if with_face and len(with_face) != len(self.utts):
+            raise ValueError(f"{self.prog}: {len(self.utts) - len(with_face)} image(s) have no face box while others do")
+        if with_face:
+            files["utt2face"] = {u: x.face for u, x in self.utts.items()}
         if with_va:
             files["utt2va"] = {u: " ".join(f"{v:.4f}" for v in x.va) for u, x in self.utts.items()}
         speakers = sorted(set(files["utt2spk"].values()))

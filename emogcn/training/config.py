@@ -36,6 +36,8 @@ class AugmentConfig:
     freq_width: int = 0  # widest frequency mask, in bins
     time_masks: int = 0  # masks per utterance over frames
     time_width: int = 0  # widest time mask, in frames
+    hflip: bool = False  # images: random horizontal flip
+    rotation: float = 0.0  # images: random rotation of up to this many degrees (the original: 30)
 
     @property
     def enabled(self) -> bool:
@@ -48,6 +50,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    input: str = "frames"  # frames (speech features, B x T x F) | image (face crops, B x 3 x H x W)
     epochs: int = 30
     batch_size: int = 32
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)

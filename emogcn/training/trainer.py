@@ -75,6 +75,8 @@ CHECKPOINTS = ("best", "last", "averaged")
 
 def check_config(cfg: TrainConfig) -> None:
     """Rejects values the dataclass types cannot catch, before any work is done."""
+    if cfg.input not in ("frames", "image"):
+        raise ValueError(f"input '{cfg.input}' is not one of frames, image")
     if cfg.select_metric not in ("ua", "wa", "loss"):
         raise ValueError(f"select_metric '{cfg.select_metric}' is not one of ua, wa, loss")
     if cfg.inference_checkpoint not in CHECKPOINTS:
@@ -104,6 +106,26 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def input_dim(cfg: TrainConfig, data_dir: Path) -> int:
+    return 3 if cfg.input == "image" else feature_dim(data_dir)
+
+
+def make_dataset(cfg: TrainConfig, data_dir: Path, classes: list[str], train: bool,
+                 global_from: Path | None = None, cmvn: Cmvn | None = None, cache: bool | None = None):
+    """The dataset of a data directory for this config: face crops (input image) or speech frames
+    normalised by cmvn (default: the config's mode; global statistics from global_from, the
+    training set, and speaker statistics from each set's own)."""
+    cache = cfg.cache_features if cache is None else cache
+    if cfg.input == "image":
+        from emogcn.data.images import FaceDataset
+
+        return FaceDataset(data_dir, classes, train=train, hflip=cfg.augment.hflip, rotation=cfg.augment.rotation,
+                           cache=cache)
+    if cmvn is None:
+        cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn, global_from=global_from)
+    return FeatureDataset(data_dir, classes, cmvn, cache=cache)
 
 
 def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) -> tuple[torch.nn.Module, list[str]]:
@@ -199,12 +221,9 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
     device = select_device(gpu)
     torch.manual_seed(cfg.seed)
 
-    model, classes = build_experiment_model(cfg, graph_dir, input_dim=feature_dim(train_dir))
-    # Global statistics always come from the training set; speaker statistics from each set's own.
-    train_set = FeatureDataset(train_dir, classes, Cmvn.from_data_dir(train_dir, cfg.cmvn, global_from=train_dir),
-                               cache=cfg.cache_features)
-    dev_set = FeatureDataset(dev_dir, classes, Cmvn.from_data_dir(dev_dir, cfg.cmvn, global_from=train_dir),
-                             cache=cfg.cache_features)
+    model, classes = build_experiment_model(cfg, graph_dir, input_dim=input_dim(cfg, train_dir))
+    train_set = make_dataset(cfg, train_dir, classes, train=True, global_from=train_dir)
+    dev_set = make_dataset(cfg, dev_dir, classes, train=False, global_from=train_dir)
     counts = train_set.class_counts()
     missing = [c for c, n in zip(classes, counts) if n == 0]
     if missing:
@@ -237,7 +256,7 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         start_epoch, history, best = state["epoch"] + 1, state["history"], state["best"]
         logger.info("resuming from %s after epoch %d", last, state["epoch"])
     dump_config(cfg, exp_dir / "config.yaml")
-    if cfg.cmvn == "global":  # inference normalises test data with the TRAINING statistics
+    if cfg.input == "frames" and cfg.cmvn == "global":  # inference normalises test data with the TRAINING statistics
         np.save(exp_dir / "cmvn_global.npy", load_global_stats(train_dir))
 
     writer = _tensorboard(exp_dir)
@@ -249,7 +268,7 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0}
         seen = 0
         for batch in _progress(train_loader, f"epoch {epoch}"):
-            feats = spec_augment(batch["feats"], batch["lengths"], cfg.augment)
+            feats = batch["feats"] if cfg.input == "image" else spec_augment(batch["feats"], batch["lengths"], cfg.augment)
             out = model(feats.to(device), batch["lengths"].to(device))
             loss, parts = loss_fn(out, batch["labels"].to(device), batch["dims"].to(device),
                                   batch["dims_mask"].to(device))
