@@ -19,16 +19,28 @@ CORPORA = sorted(p.stem.removeprefix("prepare_") for p in (REPO / "local").glob(
 FOUR = ["anger", "happiness", "neutral", "sadness"]
 
 
+def _option(text: str, name: str, default: str) -> str:
+    import re
+
+    m = re.search(rf"--{name} (\S+)", text)
+    return m.group(1) if m else default
+
+
 def test_every_prepared_corpus_has_a_recipe():
-    assert len(CORPORA) == 16
+    assert len(CORPORA) == 19  # 16 speech corpora and 3 face corpora
     for corpus in CORPORA:
         d = REPO / "egs" / corpus
         run = d / "run.sh"
         assert run.is_file() and os.access(run, os.X_OK), corpus
-        assert f"--corpus {corpus}" in run.read_text(), corpus
+        text = run.read_text()
+        assert f"--corpus {corpus}" in text, corpus
         run_sh(f"bash -n {run}", REPO)
-        for name in ("steps", "utils", "local", "path.sh", "cmd.sh", "conf/emotions.yaml", "conf/fbank.yaml",
-                     "conf/graph.yaml", "conf/train_ecapa_emotion_gcn.yaml"):
+        # the configs its run.sh names (or run_corpus.sh's defaults) resolve from the recipe
+        prefix = _option(text, "train-config-prefix", "conf/train_ecapa_")
+        needed = ["steps", "utils", "local", "path.sh", "cmd.sh", "conf/emotions.yaml", "conf/graph.yaml",
+                  "conf/label_words.yaml", _option(text, "feat-config", "conf/fbank.yaml")]
+        needed += [f"{prefix}{v}.yaml" for v in ("single_task", "multi_task", "emotion_gcn")]
+        for name in needed:
             assert (d / name).exists(), f"{corpus}: {name} is missing or a broken link"
 
 

@@ -226,14 +226,32 @@ def _score_rows(preds: Predictions, rows: np.ndarray | None = None) -> dict:
     return metrics
 
 
+def affwild2_measures(metrics: dict) -> dict:
+    """The Aff-Wild2 challenge's measures: expressions 0.67 macro-F1 + 0.33 accuracy; valence and
+    arousal the mean of their CCCs (None where a CCC is undefined)."""
+    out = {"expr_macro_f1": metrics["macro_f1"], "expr_accuracy": metrics["WA"],
+           "expr_score": 0.67 * metrics["macro_f1"] + 0.33 * metrics["WA"]}
+    dims = metrics.get("dimensions") or {}
+    cccs = [dims[d]["ccc"] for d in ("valence", "arousal") if d in dims]
+    for d in ("valence", "arousal"):
+        if d in dims:
+            out[f"ccc_{d}"] = dims[d]["ccc"]
+    if len(cccs) == 2:
+        out["va_score"] = None if None in cccs else (cccs[0] + cccs[1]) / 2
+    return out
+
+
 def score_predictions(preds: Predictions) -> dict:
-    """Metrics of all rows, plus per-corpus and per-language breakdowns where those columns exist."""
+    """Metrics of all rows, plus per-corpus and per-language breakdowns where those columns exist,
+    and the Aff-Wild2 measures when every row is from Aff-Wild2."""
     metrics = _score_rows(preds)
     for column, key in GROUP_COLUMNS.items():
         if column not in preds.extra:
             continue
         values = np.array(preds.extra[column])
         metrics[key] = {v: _score_rows(preds, np.flatnonzero(values == v)) for v in sorted(set(values))}
+    if set(preds.extra.get("corpus", [])) == {"affwild2"}:
+        metrics["affwild2"] = affwild2_measures(metrics)
     return metrics
 
 
