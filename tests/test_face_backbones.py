@@ -44,6 +44,7 @@ def test_bregnext_shapes_and_published_size():
     small = build_backbone("bregnext", 3, **TINY_BREG)
     out = small(torch.randn(2, 3, 24, 24))
     assert out.shape == (2, small.out_dim) and small.out_dim == 32
+    assert small(torch.randn(1, 3, 227, 227)).shape == (1, 32)  # odd sides (AffectNet's 227 px) too
     full = build_backbone("bregnext", 3)
     assert full.out_dim == 128
     convs = [m for m in full.modules() if isinstance(m, torch.nn.Conv2d)]

@@ -67,15 +67,16 @@ def test_unusable_images_are_named(tmp_path):
         extract(str(path), "1 2 3")
 
 
-def test_affectnet_csv_preparation_and_face_crops(tmp_path):
-    root = tmp_path / "AffectNet"
+def write_affectnet_tree(root, per_class=(3, 1)):
+    """AffectNet's layout: file lists with boxes, landmarks, expression 0-8, valence, arousal;
+    plus one row whose image is missing."""
     images = root / "Manually_Annotated" / "Manually_Annotated_Images"
     lists = root / "Manually_Annotated_file_lists"
     lists.mkdir(parents=True)
     header = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
               "expression", "valence", "arousal"]
     rows = {"training.csv": [], "validation.csv": []}
-    for split, n in (("training.csv", 3), ("validation.csv", 1)):
+    for split, n in (("training.csv", per_class[0]), ("validation.csv", per_class[1])):
         for expr in range(9):  # 0-6 kept; 7 contempt and 8 none dropped
             for i in range(n):
                 rel = f"{100 + expr}/{split[:3]}_{i}.jpg"
@@ -87,6 +88,11 @@ def test_affectnet_csv_preparation_and_face_crops(tmp_path):
     for name, table in rows.items():
         with open(lists / name, "w", newline="") as f:
             csv.writer(f).writerows([header] + table)
+
+
+def test_affectnet_csv_preparation_and_face_crops(tmp_path):
+    root = tmp_path / "AffectNet"
+    write_affectnet_tree(root)
     p = run_sh(f"python local/prepare_affectnet.py --folds-dir {tmp_path}/folds --dev-every 3 {root} {tmp_path}/all",
                REPO)
     all_dir = tmp_path / "all"

@@ -79,7 +79,8 @@ class BregBlock(nn.Module):
             nn.BatchNorm2d(out_channels), nn.ELU(), nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False),
         )
         self.shortcut = BoundedShortcut()
-        self.pool = nn.AvgPool2d(stride) if stride > 1 else nn.Identity()
+        # ceil mode: an odd side (227 px) shrinks as the strided convolution does, to ceil(n / 2)
+        self.pool = nn.AvgPool2d(stride, ceil_mode=True) if stride > 1 else nn.Identity()
         self.extra_channels = out_channels - in_channels
         if self.extra_channels < 0:
             raise ValueError("bregnext: a block cannot reduce channels")
