@@ -65,20 +65,26 @@ FAULT_TRAIN_CONFIG = {
 }
 
 
-@pytest.fixture(scope="module")
-def mini(tmp_path_factory):
-    """A small mini-corpus recipe with features, CMVN, 2 folds, fold 1's graph and tiny.yaml."""
+def prepare_mini_recipe(d: Path, train_config: dict, utts_per_class: int = 4) -> Path:
+    """A small mini-corpus recipe in d: 2 speakers per language, features, CMVN (per speaker, and
+    fold 1's global), 2 speaker-group folds, fold 1's graph in exp/graph, the config as tiny.yaml."""
     import yaml
 
-    d = tmp_path_factory.mktemp("faults") / "recipe"
-    d.mkdir()
+    d.mkdir(parents=True)
     for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
         os.symlink(REPO / name, d / name)
-    run_sh("python local/make_mini_corpus.py --speakers-per-language 2 --utts-per-class 4 db data/all"
+    run_sh(f"python local/make_mini_corpus.py --speakers-per-language 2 --utts-per-class {utts_per_class} db data/all"
            " && python -m emogcn.bin.make_folds --protocol groups --num-groups 2 data/all data/folds"
            " && steps/make_feats.sh --nj 2 data/all exp/log data/feats"
            " && steps/compute_cmvn.sh data/all exp/log data/cmvn"
            " && python -m emogcn.bin.refresh_folds data/all data/folds"
+           " && steps/compute_cmvn.sh data/folds/fold1/train exp/log data/cmvn1"
            " && steps/build_graph.sh data/folds/fold1/train exp/graph", d)
-    (d / "tiny.yaml").write_text(yaml.safe_dump(FAULT_TRAIN_CONFIG))
+    (d / "tiny.yaml").write_text(yaml.safe_dump(train_config))
     return d
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    """prepare_mini_recipe with the fault suite's training config."""
+    return prepare_mini_recipe(tmp_path_factory.mktemp("faults") / "recipe", FAULT_TRAIN_CONFIG)

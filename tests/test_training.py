@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import run_sh
+from conftest import prepare_mini_recipe, run_sh
 from emogcn.data.dataset import BucketBatchSampler
 from emogcn.training.trainer import load_checkpoint
 
@@ -29,23 +29,7 @@ TINY_CONFIG = {
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """Mini corpus (2 speakers per language, 3 utterances per class), features, CMVN, folds, graph."""
-    import os
-
-    from conftest import REPO
-
-    d = tmp_path_factory.mktemp("train") / "recipe"
-    d.mkdir()
-    for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
-        os.symlink(REPO / name, d / name)
-    run_sh("python local/make_mini_corpus.py --speakers-per-language 2 --utts-per-class 3 db data/all"
-           " && python -m emogcn.bin.make_folds --protocol groups --num-groups 2 data/all data/folds"
-           " && steps/make_feats.sh --nj 1 data/all exp/log data/feats"
-           " && steps/compute_cmvn.sh data/all exp/log data/cmvn"
-           " && python -m emogcn.bin.refresh_folds data/all data/folds"
-           " && steps/compute_cmvn.sh data/folds/fold1/train exp/log data/cmvn1"
-           " && steps/build_graph.sh data/folds/fold1/train exp/graph", d)
-    (d / "tiny.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
-    return d
+    return prepare_mini_recipe(tmp_path_factory.mktemp("train") / "recipe", TINY_CONFIG, utts_per_class=3)
 
 
 TRAIN = "python -m emogcn.bin.train --gpu -1 {extra} tiny.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph {exp}"
