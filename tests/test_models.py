@@ -234,3 +234,20 @@ def test_state_dict_round_trip_with_weights_only(tmp_path):
     x, lengths = batch()
     with torch.no_grad():
         torch.testing.assert_close(fresh(x, lengths)["logits"], m(x, lengths)["logits"])
+
+
+def test_mlp_backbone_on_utterance_vectors_and_frames():
+    torch.manual_seed(0)
+    mlp = build_backbone("mlp", FEAT_DIM, hidden=[16, 8], dropout=0.0).eval()
+    vectors = torch.randn(3, 1, FEAT_DIM)  # functionals: one "frame" per utterance
+    assert mlp(vectors, torch.ones(3, dtype=torch.long)).shape == (3, 8) and mlp.out_dim == 8
+    x, lengths = batch()
+    padded = x.clone()
+    padded[1, lengths[1]:] = 1e3
+    with torch.no_grad():  # frame input: the mean of the valid frames, padding ignored
+        torch.testing.assert_close(mlp(padded, lengths)[1], mlp(x[1:2, :lengths[1]], lengths[1:2])[0])
+    m = build_model("emotion_gcn", "mlp", FEAT_DIM, C, K, node_features=graph()[0], propagation=graph()[1],
+                    backbone_options={"hidden": [16]}, gcn_hidden=8)
+    assert m(vectors, None)["logits"].shape == (3, C)
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        build_backbone("mlp", FEAT_DIM, hidden=[])

@@ -154,3 +154,29 @@ class SpeechCNN(nn.Module):
         pooled = masked_pool(h, lengths, self.pooling)
         return self.projection(self.dropout(pooled))
 
+
+
+@register_backbone("mlp")
+class UtteranceMLP(nn.Module):
+    """An MLP over utterance-level vectors (functionals such as eGeMAPS/ComParE stored as one-frame
+    matrices); frame-level input is mean-pooled over its valid frames first."""
+
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.3):
+        super().__init__()
+        if input_dim < 1 or not hidden:
+            raise ValueError(f"mlp: need input_dim >= 1 and at least one hidden layer, got {input_dim}, {hidden}")
+        layers, width = [nn.LayerNorm(input_dim)], input_dim
+        for size in hidden:
+            layers += [nn.Linear(width, int(size)), nn.ReLU(), nn.Dropout(dropout)]
+            width = int(size)
+        self.net = nn.Sequential(*layers)
+        self.input_dim = input_dim
+        self.out_dim = width
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 3 or x.size(2) != self.input_dim:
+            raise ValueError(f"mlp: expected x of shape (B, T, {self.input_dim}), got {tuple(x.shape)}")
+        if lengths is None:
+            lengths = torch.full((x.size(0),), x.size(1), dtype=torch.long, device=x.device)
+        pooled = masked_pool(x.transpose(1, 2), lengths.to(x.device), "mean")
+        return self.net(pooled)
