@@ -10,6 +10,7 @@ stage 1 (the crop is already square at the configured size).
 from __future__ import annotations
 
 import torch
+from torchvision.transforms.v2 import functional as F
 
 from emogcn.data.cmvn import Cmvn
 from emogcn.data.dataset import FeatureDataset
@@ -36,8 +37,6 @@ class FaceDataset(FeatureDataset):
         return flat.view(height, height, 3).permute(2, 0, 1) / 255.0
 
     def __getitem__(self, i: int) -> dict:
-        from torchvision.transforms.v2 import functional as F
-
         img = self.image(i)
         if self.train:
             if self.hflip and bool(torch.rand(()) < 0.5):
