@@ -5,6 +5,7 @@
 # interrupted work is redone or resumed, and outputs appear only when complete.
 #
 #   1 features       steps/make_feats.sh over data/all                 -> data/all/feats.scp
+#                    (with --feat-tag <t>: over a copy in data/<t>, so front-ends live side by side)
 #   2 normalization  steps/compute_cmvn.sh (per speaker), folds re-cut  -> cmvn.scp, folds with feats
 #   3 graph          steps/build_graph.sh on each fold's TRAINING set   -> exp/graph_<tag>/fold<k>
 #   4 train          steps/train.sh per variant, seed and fold          -> exp/<variant>[_<tag>]_seed<s>/fold<k>
@@ -20,6 +21,8 @@ cmd=utils/run.pl
 data=data                   # holds all/ and folds/fold<k>/{train,dev,test}
 exp=exp
 feat_config=conf/fbank.yaml       # or a face config (conf/face*.yaml) for img.scp corpora
+feat_tag=                   # non-empty: this front-end's features in data/<tag>/{all,folds} (copied from
+                            # stage 0's data/{all,folds}) and logs in exp/*_<tag>; several front-ends coexist
 normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
 max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
 graph_config=conf/graph.yaml
@@ -45,7 +48,24 @@ help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...']
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
 name_of() { echo "$1${train_tag:+_$train_tag}"; }  # experiment name of a variant
 
-features_name=${features_name:-$(basename "$feat_config" .yaml)}
+features_name=${features_name:-${feat_tag:-$(basename "$feat_config" .yaml)}}
+if [ -n "$feat_tag" ]; then
+  # Stage 0's data directories without any front-end's features: the copy this front-end works in.
+  if [ ! -f "$data/$feat_tag/.copied" ]; then
+    [ -f "$data/all/utt2spk" ] || { echo "$0: $data/all not found: run stage 0 (data preparation) first" >&2; exit 1; }
+    log "copying $data/all and $data/folds to $data/$feat_tag for the $feat_tag features"
+    rm -rf "$data/$feat_tag.tmp"
+    mkdir -p "$data/$feat_tag.tmp"
+    cp -r "$data/all" "$data/folds" "$data/$feat_tag.tmp/"
+    find "$data/$feat_tag.tmp" \( -name feats.scp -o -name utt2num_frames -o -name 'cmvn*.scp' -o -name '.*.done' \
+      -o -name 'split*' -o -name conf -o -name .backup \) -prune -exec rm -rf {} +
+    touch "$data/$feat_tag.tmp/.copied"
+    rm -rf "${data:?}/$feat_tag"
+    mv "$data/$feat_tag.tmp" "$data/$feat_tag"
+  fi
+  data=$data/$feat_tag
+fi
+log_suffix=${feat_tag:+_$feat_tag}
 if [ -z "$cmvn_name" ]; then if [ "$normalize" = true ]; then cmvn_name=speaker; else cmvn_name=none; fi; fi
 all=$data/all
 [ -f "$all/utt2spk" ] || { echo "$0: $all not found: run stage 0 (data preparation) first" >&2; exit 1; }
@@ -60,7 +80,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   else
     log "stage 1: features ($feat_config) of $all"
     steps/make_feats.sh --nj "$nj" --cmd "$cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
-      "$all" "$exp/make_feats/log" "$data/feats"
+      "$all" "$exp/make_feats$log_suffix/log" "$data/feats"
     touch "$all/.feats.done"
   fi
 fi
@@ -71,7 +91,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   else
     if [ "$normalize" = true ]; then
       log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
-      steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn/log" "$data/cmvn"
+      steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn$log_suffix/log" "$data/cmvn"
     else
       log "stage 2: no normalization statistics (--normalize false); the folds re-cut with features"
     fi
@@ -79,7 +99,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     for k in $folds; do
       # Global statistics come from each fold's training set only.
       [ "$normalize" = true ] || continue
-      steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/train" "$exp/compute_cmvn/log/fold$k" "$data/cmvn/fold$k"
+      steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/train" "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
     done
     touch "$data/folds/.cmvn.done"
   fi

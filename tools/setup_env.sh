@@ -6,6 +6,9 @@
 # machine shares one install (torch alone is ~5.5 GB) and a change of dependencies makes a new one.
 # The emogcn sources are NOT installed into it: path.sh puts the clone itself on PYTHONPATH.
 #
+# Optional extras (openSMILE) are installed on top of that environment, each recorded by a marker
+# keyed by its own requirement list, so adding an extra does not reinstall torch.
+#
 # Set EMOGCN_PYTHON=/path/to/python to use an environment you manage yourself instead.
 set -euo pipefail
 
@@ -42,5 +45,20 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/python" -c 'import torch, torchaudio, torchvision, kaldiio, soundfile, yaml' >&2
   touch "$venv/.complete"
   echo "emogcn: environment ready" >&2
+fi
+
+extras=$("$base_python" - "$root/pyproject.toml" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print("\n".join(sorted(tomllib.load(f)["project"]["optional-dependencies"]["opensmile"])))
+PY
+)
+extras_marker=$venv/.extras-$(printf '%s\n' "$extras" | sha1sum | cut -c1-12)
+if [ ! -f "$extras_marker" ]; then
+  echo "emogcn: installing the optional front-end packages: $(echo $extras)" >&2
+  mapfile -t extra_list <<<"$extras"
+  "$venv/bin/python" -m pip install --quiet "${extra_list[@]}" >&2
+  "$venv/bin/python" -c 'import opensmile' >&2
+  touch "$extras_marker"
 fi
 echo "$venv"

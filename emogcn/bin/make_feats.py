@@ -32,10 +32,10 @@ import torch
 from tqdm import tqdm
 
 from emogcn.atomic import atomic_path
-from emogcn.config import ConfigError
+from emogcn.config import ConfigError, load_config
 from emogcn.data.datadir import DataDirError, read_map
-from emogcn.config import read_yaml
-from emogcn.features import FeatureConfig, FeatureExtractor, load_feature_config, read_audio
+from emogcn.features import read_audio
+from emogcn.features.frontends import AudioFrontendConfig, frontend_type, load_frontend_config, make_extractor
 from emogcn.features.faces import FaceConfig, FaceExtractor
 from emogcn.log import get_logger, setup_logging
 
@@ -44,19 +44,16 @@ logger = get_logger("make_feats")
 KALDI_ONE_BYTE_UNSIGNED_INTEGER = 6  # kaldiio's compression_method for Kaldi's kOneByteUnsignedInteger
 
 
-def load_any_feature_config(path: str | None) -> FeatureConfig | FaceConfig:
-    """conf/fbank.yaml-style audio features, or a face config (`type: face`)."""
-    from emogcn.config import load_config
-
-    raw = read_yaml(path) if path else {}
-    if isinstance(raw, dict) and raw.get("type") == "face":
+def load_any_feature_config(path: str | None) -> AudioFrontendConfig | FaceConfig:
+    """An audio front-end config (fbank, mfcc, opensmile, ssl), or a face config (`type: face`)."""
+    if path and frontend_type(path) == "face":
         cfg = load_config(FaceConfig, path)
         try:
             cfg.check()
         except ConfigError as e:
             raise ConfigError(f"{path}: {e}") from None
         return cfg
-    return load_feature_config(path)
+    return load_frontend_config(path)
 
 
 # Renamed into place in this order: the scp, which later stages read, comes last.
@@ -77,36 +74,39 @@ def _one_line(e: Exception) -> str:
     return text if text else type(e).__name__
 
 
-def _audio_processor(cfg: FeatureConfig):
-    extract = FeatureExtractor(cfg)
-
+def _audio_processor(extract, sample_rate: int):
     def process(utt: str, spec: str) -> tuple[np.ndarray, float]:
-        wave = read_audio(spec, cfg.sample_rate, min_samples=cfg.min_samples)
+        wave = read_audio(spec, sample_rate, min_samples=extract.min_samples)
         feats = extract(wave)
         if not np.isfinite(feats).all():
             raise ValueError(f"{spec}: features hold NaN or infinite values")
-        return feats, wave.shape[0] / cfg.sample_rate
+        return feats, wave.shape[0] / sample_rate
 
     return process
 
 
-def _face_processor(cfg: FaceConfig, faces: dict[str, str]):
-    extract = FaceExtractor(cfg)
-
+def _face_processor(extract: FaceExtractor, faces: dict[str, str]):
     def process(utt: str, spec: str) -> tuple[np.ndarray, float]:
         return extract(spec, faces.get(utt), where=f"utt2face {utt}"), 0.0
 
     return process
 
 
-def make_feats(inputs: dict[str, str], cfg: FeatureConfig | FaceConfig, ark_base: str | Path,
-               faces: dict[str, str] | None = None) -> JobSummary:
-    """Extracts features of every wav.scp (or img.scp) entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}."""
+def make_extractor_for(cfg: AudioFrontendConfig | FaceConfig):
+    return FaceExtractor(cfg) if isinstance(cfg, FaceConfig) else make_extractor(cfg)
+
+
+def make_feats(inputs: dict[str, str], cfg: AudioFrontendConfig | FaceConfig, ark_base: str | Path,
+               faces: dict[str, str] | None = None, extractor=None) -> JobSummary:
+    """Extracts features of every wav.scp (or img.scp) entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}.
+
+    `extractor` (built from cfg when not given) is reused by callers that run several jobs."""
     ark_base = Path(os.path.abspath(ark_base))
     final = {name: ark_base.with_name(f"{ark_base.name}.{name}") for name in OUTPUTS}
     summary = JobSummary()
     is_face = isinstance(cfg, FaceConfig)
-    process = _face_processor(cfg, faces or {}) if is_face else _audio_processor(cfg)
+    extractor = extractor if extractor is not None else make_extractor_for(cfg)
+    process = _face_processor(extractor, faces or {}) if is_face else _audio_processor(extractor, cfg.sample_rate)
     # faces are 0-255 integers: Kaldi's one-byte unsigned-integer compression holds them exactly
     compression = KALDI_ONE_BYTE_UNSIGNED_INTEGER if is_face else None
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # parallelism comes from the jobs; threads would only contend
     try:
         cfg = load_any_feature_config(args.config)
+        extractor = make_extractor_for(cfg)  # a missing package or weight file fails here, once
         data = Path(args.data)
         inputs = read_map(data / ("img.scp" if isinstance(cfg, FaceConfig) else "wav.scp"))
         faces = read_map(data / "utt2face") if (data / "utt2face").is_file() else None
@@ -166,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_feats: error: {e}", file=sys.stderr)
         return 1
     rss_startup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    logger.info("%s: %d utterances, %s features of dim %d", args.data, len(inputs), cfg.type, cfg.dim)
-    s = make_feats(inputs, cfg, args.ark_base, faces)
+    logger.info("%s: %d utterances, %s features of dim %d", args.data, len(inputs), cfg.type, extractor.dim)
+    s = make_feats(inputs, cfg, args.ark_base, faces, extractor)
     rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     speed = s.audio_seconds / s.processing_seconds if s.processing_seconds > 0 else float("inf")
     # One key=value line that benchmarks/bench_feats.py reads back from the job log.

@@ -158,6 +158,8 @@ class FeatureExtractor:
     def __init__(self, cfg: FeatureConfig):
         cfg.check()
         self.cfg = cfg
+        self.dim = cfg.dim
+        self.min_samples = cfg.min_samples
         self.fast = cfg.type == "fbank" and cfg.dither == 0.0
         self.options = cfg.kaldi_options()
         if not self.fast:

@@ -87,6 +87,7 @@ class FaceExtractor:
     def __init__(self, cfg: FaceConfig):
         cfg.check()
         self.cfg = cfg
+        self.dim = cfg.dim
 
     def __call__(self, path: str, face: str | None = None, where: str = "") -> np.ndarray:
         from PIL import Image, UnidentifiedImageError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emogcn.models.backbones import build_backbone
+from emogcn.models.layer_sum import LayerWeightedBackbone
 from emogcn.models.heads import EmotionModel, GCNHead, MultiTaskHead, SingleTaskHead
 
 VARIANTS = ("single_task", "multi_task", "emotion_gcn")
@@ -18,9 +19,11 @@ def build_model(
     propagation=None,
     backbone_options: dict | None = None,
     gcn_hidden: int = 512,
+    layer_sum: int = 0,
 ) -> EmotionModel:
     """single_task ignores num_dims; emotion_gcn needs a graph of num_classes + num_dims nodes
-    (node_features (N, F) and propagation (N, N), tensors or numpy arrays)."""
+    (node_features (N, F) and propagation (N, N), tensors or numpy arrays). layer_sum > 0: the
+    input holds that many upstream layers side by side, mixed by learned weights first."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown model variant '{variant}'; known: {', '.join(VARIANTS)}")
     if num_classes < 2:
@@ -31,7 +34,12 @@ def build_model(
         raise ValueError("multi_task: num_dims must be at least 1 (use single_task for classes only)")
     if variant == "emotion_gcn" and (node_features is None or propagation is None):
         raise ValueError("emotion_gcn: node_features and propagation are required (from the graph stage)")
-    backbone = build_backbone(backbone_name, input_dim, **(backbone_options or {}))
+    if layer_sum < 0 or (layer_sum and input_dim % layer_sum):
+        raise ValueError(f"layer_sum {layer_sum} does not divide the input dimension {input_dim} into layers")
+    layer_dim = input_dim // layer_sum if layer_sum else input_dim
+    backbone = build_backbone(backbone_name, layer_dim, **(backbone_options or {}))
+    if layer_sum:
+        backbone = LayerWeightedBackbone(backbone, layer_sum, layer_dim)
     if variant == "single_task":
         head = SingleTaskHead(backbone.out_dim, num_classes)
     elif variant == "multi_task":

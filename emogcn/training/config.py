@@ -11,6 +11,7 @@ class ModelConfig:
     backbone: str = "speech_cnn"
     backbone_options: dict = field(default_factory=dict)
     gcn_hidden: int = 512
+    layer_sum: int = 0  # > 0: the features hold this many SSL layers side by side (learned weighted sum)
 
 
 @dataclass

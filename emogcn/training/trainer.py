@@ -141,6 +141,7 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
         propagation=torch.from_numpy(graph.propagation).float(),
         backbone_options=cfg.model.backbone_options,
         gcn_hidden=cfg.model.gcn_hidden,
+        layer_sum=cfg.model.layer_sum,
     )
     return model, list(graph.classes)
 
@@ -318,6 +319,10 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         logger.info("averaged the weights of epochs %d-%d into %s", epochs[0], epochs[-1], ckpt_dir / "averaged.pt")
     if history:
         _plot_curves(history, exp_dir / "curves.png")
+    if hasattr(model.backbone, "layer_weights"):  # which upstream layers the model listens to
+        weights = model.backbone.layer_weights()
+        write_text(exp_dir / "layer_weights.txt", "".join(f"{k + 1} {w:.4f}\n" for k, w in enumerate(weights)))
+        logger.info("layer weights (last epoch): %s", " ".join(f"{w:.3f}" for w in weights))
     if writer is not None:
         writer.close()
     logger.info("best epoch %d: dev UA %.2f%%", best["epoch"], 100 * best.get("dev_ua", 0.0))
