@@ -161,11 +161,13 @@ class UtteranceMLP(nn.Module):
     """An MLP over utterance-level vectors (functionals such as eGeMAPS/ComParE stored as one-frame
     matrices); frame-level input is mean-pooled over its valid frames first."""
 
-    def __init__(self, input_dim: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.3):
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.3,
+                 input_dropout: float = 0.0):
         super().__init__()
         if input_dim < 1 or not hidden:
             raise ValueError(f"mlp: need input_dim >= 1 and at least one hidden layer, got {input_dim}, {hidden}")
-        layers, width = [nn.LayerNorm(input_dim)], input_dim
+        # dropout on the input: thousands of correlated functionals, a few hundred utterances
+        layers, width = [nn.LayerNorm(input_dim), nn.Dropout(input_dropout)], input_dim
         for size in hidden:
             layers += [nn.Linear(width, int(size)), nn.ReLU(), nn.Dropout(dropout)]
             width = int(size)
