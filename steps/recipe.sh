@@ -24,6 +24,7 @@ feat_config=conf/fbank.yaml       # or a face config (conf/face*.yaml) for img.s
 feat_tag=                   # non-empty: this front-end's features in data/<tag>/{all,folds} (copied from
                             # stage 0's data/{all,folds}) and logs in exp/*_<tag>; several front-ends coexist
 normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
+speed_perturb=              # e.g. "0.9 1.1": stage 1 also makes data/all_sp<f>, stage 2 fold<k>/train_sp
 max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
 graph_config=conf/graph.yaml
 graph_tag=default
@@ -83,7 +84,21 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
       "$all" "$exp/make_feats$log_suffix/log" "$data/feats"
     touch "$all/.feats.done"
   fi
+  for f in $speed_perturb; do  # Kaldi's speed perturbation: copies at other speeds, their own features
+    sp=$data/all_sp$f
+    if [ -f "$sp/.feats.done" ]; then log "stage 1: features of $sp already done"; continue; fi
+    log "stage 1: speed-perturbed copy $sp of $all (factor $f) and its features"
+    rm -rf "$sp"
+    utils/perturb_data_dir_speed.sh "$f" "$all" "$sp"
+    steps/make_feats.sh --nj "$nj" --cmd "$cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
+      "$sp" "$exp/make_feats$log_suffix/log_sp$f" "$data/feats"
+    touch "$sp/.feats.done"
+  done
 fi
+perturbed=()
+for f in $speed_perturb; do perturbed+=(--perturbed "$data/all_sp$f"); done
+train_set=train
+[ -z "$speed_perturb" ] || train_set=train_sp
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   if [ -f "$data/folds/.cmvn.done" ]; then
@@ -92,14 +107,17 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     if [ "$normalize" = true ]; then
       log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
       steps/compute_cmvn.sh --cmd "$cmd" "$all" "$exp/compute_cmvn$log_suffix/log" "$data/cmvn"
+      for f in $speed_perturb; do
+        steps/compute_cmvn.sh --cmd "$cmd" "$data/all_sp$f" "$exp/compute_cmvn$log_suffix/log_sp$f" "$data/cmvn"
+      done
     else
       log "stage 2: no normalization statistics (--normalize false); the folds re-cut with features"
     fi
-    python -m emogcn.bin.refresh_folds "$all" "$data/folds"
+    python -m emogcn.bin.refresh_folds "${perturbed[@]}" "$all" "$data/folds"
     for k in $folds; do
       # Global statistics come from each fold's training set only.
       [ "$normalize" = true ] || continue
-      steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/train" "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
+      steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/$train_set" "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
     done
     touch "$data/folds/.cmvn.done"
   fi
@@ -126,7 +144,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       for k in $folds; do
         log "stage 4: $variant, seed $seed, fold $k"
         steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" ${epochs:+--epochs "$epochs"} \
-          "$train_config_prefix$variant.yaml" "$data/folds/fold$k/train" "$data/folds/fold$k/dev" \
+          "$train_config_prefix$variant.yaml" "$data/folds/fold$k/$train_set" "$data/folds/fold$k/dev" \
           "$exp/graph_$graph_tag/fold$k" "$exp/$(name_of "$variant")_seed$seed/fold$k" &
         running=$((running + 1))
         if [ "$running" -ge "$train_nj" ]; then

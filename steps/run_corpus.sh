@@ -24,6 +24,7 @@ variants="single_task multi_task emotion_gcn"
 train_config_prefix=conf/train_ecapa_   # conf/train_ for the 2-D CNN
 train_tag=ecapa                         # experiments: exp/<variant>_<tag>_seed<s>
 feat_config=conf/fbank.yaml     # a face config (conf/face*.yaml) for image corpora
+speed_perturb=                  # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
 feat_tag=                       # e.g. compare: features in data/compare, beside other front-ends'
 normalize=true                  # stage 2 CMVN (false for images)
 graph_config=conf/graph.yaml
@@ -50,7 +51,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
-  --feat-config "$feat_config" --feat-tag "$feat_tag" --normalize "$normalize" \
+  --feat-config "$feat_config" --feat-tag "$feat_tag" --speed-perturb "$speed_perturb" --normalize "$normalize" \
   --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
   --train-config-prefix "$train_config_prefix" --train-tag "$train_tag" --word-vectors "$word_vectors" \
   --graph-config "$graph_config" --graph-tag "$graph_tag" --results RESULTS.md

@@ -1,0 +1,98 @@
+"""Front-ends side by side in one recipe (--feat-tag), speed perturbation as a data stage, and the
+SSL layer sum trained end to end, on a small mini corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import kaldiio
+import pytest
+import torch
+import yaml
+
+from conftest import REPO, run_sh
+from emogcn.data import datadir as dd
+from emogcn.models.build import build_model
+from emogcn.models.layer_sum import LayerWeightedBackbone
+from test_frontends import TINY_WAV2VEC2
+
+MLP_CONFIG = {
+    "model": {"variant": "emotion_gcn", "backbone": "mlp", "backbone_options": {"hidden": [32], "dropout": 0.1},
+              "gcn_hidden": 16},
+    "optim": {"name": "adam", "lr": 0.003}, "epochs": 3, "batch_size": 8, "seed": 0,
+}
+SSL_CONFIG = {
+    "model": {"variant": "emotion_gcn", "backbone": "ecapa_tdnn", "layer_sum": 3, "gcn_hidden": 16,
+              "backbone_options": {"channels": 16, "aggregate_channels": 32, "embed_dim": 16}},
+    "optim": {"name": "adam", "lr": 0.003}, "epochs": 2, "batch_size": 8, "seed": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    """A mini-corpus recipe after stage 0: 4 speakers, 60 utterances, 2 folds."""
+    d = tmp_path_factory.mktemp("frontends") / "recipe"
+    d.mkdir()
+    for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
+        os.symlink(REPO / name, d / name)
+    run_sh("steps/prepare_corpus.sh --prepare-opts '--speakers-per-language 2 --utts-per-class 3' "
+           "--fold-opts '--protocol groups --num-groups 2' mini db data", d)
+    for name, config in (("mlp_emotion_gcn.yaml", MLP_CONFIG), ("ssl_emotion_gcn.yaml", SSL_CONFIG)):
+        (d / name).write_text(yaml.safe_dump(config))
+    (d / "tiny_ssl.yaml").write_text(yaml.safe_dump({"type": "ssl", "model": "wav2vec2_model",
+                                                     "model_options": TINY_WAV2VEC2, "weights": "none"}))
+    return d
+
+
+def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
+    run_sh("steps/recipe.sh --nj 2 --feat-config conf/egemaps.yaml --feat-tag egemaps --speed-perturb '0.9 1.1' "
+           "--train-config-prefix ./mlp_ --train-tag egemaps_mlp --variants emotion_gcn --folds 1", recipe)
+    data = recipe / "data/egemaps"
+    feats = dict(kaldiio.load_scp(str(data / "all/feats.scp")))
+    assert len(feats) == 60 and all(m.shape == (1, 88) for m in feats.values())
+    assert not (recipe / "data/all/feats.scp").exists()  # stage 0's directory stays feature-free
+    for f in ("0.9", "1.1"):
+        sp = dd.read_map(data / f"all_sp{f}/feats.scp")
+        assert len(sp) == 60 and all(u.startswith(f"sp{f}-") for u in sp)
+    train = set(dd.read_map(data / "folds/fold1/train/utt2spk"))
+    train_sp = dd.read_map(data / "folds/fold1/train_sp/utt2spk")
+    assert set(train_sp) == train | {f"sp{f}-{u}" for f in ("0.9", "1.1") for u in train}
+    # the perturbed speakers carry their own CMVN statistics; dev and test stay unperturbed
+    assert set(dd.read_map(data / "folds/fold1/train_sp/cmvn.scp")) == set(train_sp.values())
+    for name in ("dev", "test"):
+        assert not any(u.startswith("sp") for u in dd.read_map(data / f"folds/fold1/{name}/utt2spk"))
+    exp = recipe / "exp/emotion_gcn_egemaps_mlp_seed0"
+    assert "fold1/train_sp" in (exp / "fold1/log/train.log").read_text().splitlines()[0]
+    assert json.loads((exp / "pooled/metrics.json").read_text())["num_utts"] > 0
+    assert "| egemaps |" in (recipe / "RESULTS.md").read_text()
+
+
+def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):
+    run_sh("steps/recipe.sh --nj 2 --feat-config tiny_ssl.yaml --feat-tag tiny_ssl --train-config-prefix ./ssl_ "
+           "--train-tag ssl --variants emotion_gcn --folds 1", recipe)
+    feats = dict(kaldiio.load_scp(str(recipe / "data/tiny_ssl/all/feats.scp")))
+    assert len(feats) == 60 and all(m.shape[1] == 3 * 24 for m in feats.values())
+    exp = recipe / "exp/emotion_gcn_ssl_seed0/fold1"
+    weights = [float(line.split()[1]) for line in (exp / "layer_weights.txt").read_text().splitlines()]
+    assert len(weights) == 3 and abs(sum(weights) - 1) < 1e-3 and weights != [weights[0]] * 3
+    assert (exp / "scores/test").is_dir()
+
+
+def test_layer_sum_mixes_normalised_layers_by_softmax_weights():
+    torch.manual_seed(0)
+    model = build_model("single_task", "mlp", input_dim=3 * 8, num_classes=4, layer_sum=3,
+                        backbone_options={"hidden": [16], "dropout": 0.0})
+    mixer = model.backbone
+    assert isinstance(mixer, LayerWeightedBackbone) and mixer.backbone.input_dim == 8
+    assert mixer.layer_weights() == pytest.approx([1 / 3] * 3)
+    x = torch.randn(2, 5, 24)
+    with torch.no_grad():
+        mixer.logits.copy_(torch.tensor([-30.0, 30.0, -30.0]))  # all weight on layer 2
+        only_second = torch.nn.functional.layer_norm(x[:, :, 8:16], (8,))
+        torch.testing.assert_close(mixer(x, torch.tensor([5, 5])), mixer.backbone(only_second, torch.tensor([5, 5])))
+    mixer.logits.data.zero_()
+    model(x, torch.tensor([5, 3]))["logits"].sum().backward()
+    assert mixer.logits.grad is not None and mixer.logits.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="layer_sum 5 does not divide the input dimension 24"):
+        build_model("single_task", "mlp", input_dim=24, num_classes=4, layer_sum=5)
