@@ -102,6 +102,13 @@ train_set=train
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   if [ -f "$data/folds/.cmvn.done" ]; then
+    done_with=$(cat "$data/folds/.cmvn.done")
+    done_with=${done_with:-speed_perturb=}  # an empty marker: written before speed perturbation existed
+    if [ "$done_with" != "speed_perturb=$speed_perturb" ]; then
+      echo "$0: stage 2 of $data was done with $done_with, not speed_perturb=$speed_perturb:" \
+        "use another --feat-tag for the other training data, or remove $data/folds/.cmvn.done to redo it" >&2
+      exit 1
+    fi
     log "stage 2: normalization already done"
   else
     if [ "$normalize" = true ]; then
@@ -119,7 +126,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
       [ "$normalize" = true ] || continue
       steps/compute_cmvn.sh --cmd "$cmd" "$data/folds/fold$k/$train_set" "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
     done
-    touch "$data/folds/.cmvn.done"
+    echo "speed_perturb=$speed_perturb" > "$data/folds/.cmvn.done"
   fi
 fi
 

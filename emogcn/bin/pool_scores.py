@@ -15,6 +15,10 @@ result of one seed):
 Table of results on stdout (a path may be a metrics.json or a directory holding one):
     python -m emogcn.bin.pool_scores --table name1=path1 name2=path2 ...
 
+Markdown table over front-ends, backbones and variants, from the pooled results of single seeds
+(e.g. exp/*_seed?/pooled), grouped by their features, backbone, model and cmvn:
+    python -m emogcn.bin.pool_scores --grid <seed-result> ...
+
 With --results a row is appended to that markdown table (date, name, UA pooled, UA folds
 mean ± std, WA, macro-F1, folds, then the --info keys as columns: model, backbone, features,
 graph, cmvn, seeds first, others alphabetically). Existing rows are never rewritten. Standard
@@ -27,7 +31,7 @@ import argparse
 import sys
 
 from emogcn.log import setup_logging
-from emogcn.scoring.pool import (append_results_row, format_table, pool_folds, results_row,
+from emogcn.scoring.pool import (append_results_row, format_table, grid_table, pool_folds, results_row,
                                  seeds_summary_line, summarize_seeds)
 from emogcn.scoring.report import ScoringError, read_metrics, summary_line
 
@@ -70,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--seeds", action="store_true", help="average seed results instead of pooling folds")
     mode.add_argument("--table", action="store_true", help="print a table of name=metrics.json arguments")
+    mode.add_argument("--grid", action="store_true", help="markdown table of seed results by front-end x backbone x variant")
     parser.add_argument("--name", help="name of the result (RESULTS.md row, plot title)")
     parser.add_argument("--classes", help="classes.txt that every fold's p_ columns must match")
     parser.add_argument("--results", help="markdown file to append a row to")
@@ -83,8 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             entries = [(name, read_metrics(path)) for name, path in _pairs(args.args, "--table")]
             sys.stdout.write(format_table(entries))
             return 0
+        if args.grid:
+            sys.stdout.write(grid_table([(path, read_metrics(path)) for path in args.args]))
+            return 0
         if not args.name:
-            parser.error("--name is required unless --table")
+            parser.error("--name is required unless --table or --grid")
         if len(args.args) < 2:
             parser.error("expected <out-dir> and at least one fold directory (or seed result)")
         out_dir, inputs = args.args[0], args.args[1:]

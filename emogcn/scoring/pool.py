@@ -292,3 +292,31 @@ def _ccc_pm(mean: float | None, std: float | None) -> str:
     if mean is None:
         return "-"
     return f"{mean:.3f} ± {std:.3f}" if std is not None else f"{mean:.3f}"
+
+
+GRID_KEYS = ("features", "backbone", "model", "cmvn")
+
+
+def grid_table(seed_results: Sequence[tuple[str, dict]]) -> str:
+    """A markdown table with one row per (front-end, backbone, variant, normalisation) over the
+    pooled results of single seeds (their --info keys): UA pooled over folds, mean ± std over
+    seeds; and UA, WA, macro-F1 mean ± std over every (fold, seed) pair."""
+    groups: dict[tuple, list[tuple[str, dict]]] = {}
+    for path, m in seed_results:
+        info = m.get("info") or {}
+        missing = [k for k in GRID_KEYS if k not in info]
+        if missing or "folds" not in m:
+            raise ValueError(f"{path}: not the pooled result of one seed with info {', '.join(GRID_KEYS)}")
+        groups.setdefault(tuple(info[k] for k in GRID_KEYS), []).append((info.get("seeds", "?"), m))
+    header = ["front-end", "backbone", "variant", "normalisation", "seeds", "folds", "UA pooled (seeds)",
+              "UA (folds x seeds)", "WA (folds x seeds)", "macro-F1 (folds x seeds)"]
+    lines = [_md_row(header), _md_row(["---"] * len(header))]
+    for key, runs in groups.items():
+        per_fold = [f for _, m in runs for f in m["folds"]["per_fold"]]
+        cells = list(key) + [",".join(s for s, _ in runs), str(len(runs[0][1]["folds"]["per_fold"])),
+                             _pct_pm(*mean_std([m["UA"] for _, m in runs])[:2])]
+        for metric in ("UA", "WA", "macro_f1"):
+            mean, std, _ = mean_std([f.get(metric) for f in per_fold])
+            cells.append(_pct_pm(mean, std))
+        lines.append(_md_row(cells))
+    return "".join(lines)
