@@ -51,13 +51,26 @@ def perturb_dir(factor: float, src: Path, dest: Path) -> int:
     return len(utt2spk)
 
 
+def fft_resample(x, num_out: int):
+    """Band-limited resampling of x (samples, channels) to num_out samples through the spectrum
+    (what scipy.signal.resample does): the shorter spectrum is copied, the rest left zero."""
+    import numpy as np
+
+    n = x.shape[0]
+    spectrum = np.fft.rfft(x, axis=0)
+    kept = min(spectrum.shape[0], num_out // 2 + 1)
+    out_spectrum = np.zeros((num_out // 2 + 1, x.shape[1]), dtype=spectrum.dtype)
+    out_spectrum[:kept] = spectrum[:kept]
+    return (np.fft.irfft(out_spectrum, n=num_out, axis=0) * (num_out / n)).astype(np.float32)
+
+
 def perturb_audio(factor: float, spec: str) -> bytes:
     import numpy as np
     import soundfile as sf
-    from scipy.signal import resample_poly
 
-    # Read here rather than through emogcn.features, which imports torch: this runs once per
-    # utterance as a wav.scp pipe, and torch's import would triple its cost.
+    # Read and resampled here with numpy alone, rather than through emogcn.features (torch) or
+    # scipy.signal: this runs once per utterance as a wav.scp pipe, where importing either costs
+    # seconds, far more than the work.
     spec = spec.strip()
     if spec.endswith("|"):
         proc = subprocess.run(["bash", "-c", "set -o pipefail; " + spec[:-1]], capture_output=True)
@@ -66,8 +79,10 @@ def perturb_audio(factor: float, spec: str) -> bytes:
         samples, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
     else:
         samples, rate = sf.read(spec, dtype="float32", always_2d=True)
-    ratio = Fraction(1 / factor).limit_denominator(100)  # 0.9 -> 10/9: longer, lower
-    out = resample_poly(samples, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
+    # 0.9 -> 10/9 as many samples at the same rate: slower and lower, as sox's `speed` does
+    ratio = Fraction(1 / factor).limit_denominator(100)
+    num_out = max(1, round(samples.shape[0] * ratio.numerator / ratio.denominator))
+    out = fft_resample(samples, num_out)
     buf = io.BytesIO()
     sf.write(buf, np.clip(out, -1.0, 1.0), rate, format="WAV", subtype="FLOAT")
     return buf.getvalue()
