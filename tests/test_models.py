@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from emogcn.models import BACKBONES, GraphConvolution, LabelGCN, build_backbone, build_model, register_backbone
+from conftest import REPO
 from emogcn.models.backbones import masked_pool
 
 FEAT_DIM = 20
@@ -251,3 +252,22 @@ def test_mlp_backbone_on_utterance_vectors_and_frames():
     assert m(vectors, None)["logits"].shape == (3, C)
     with pytest.raises(ValueError, match="at least one hidden layer"):
         build_backbone("mlp", FEAT_DIM, hidden=[])
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (REPO / "conf").glob("train_*.yaml")))
+def test_every_shipped_training_config_builds_its_model(config):
+    """Each conf/train_*.yaml loads strictly and builds a model for its front-end's input."""
+    from emogcn.config import load_config
+    from emogcn.training.config import TrainConfig
+
+    cfg = load_config(TrainConfig, REPO / "conf" / config)
+    input_dim = {"mlp": 88, "densenet121": 3, "bregnext": 3}.get(cfg.model.backbone, 80)
+    if cfg.model.layer_sum:
+        input_dim = cfg.model.layer_sum * 32
+    node_features, propagation = torch.eye(9), torch.eye(9)
+    model = build_model(cfg.model.variant, cfg.model.backbone, input_dim=input_dim, num_classes=7, num_dims=2,
+                        node_features=node_features, propagation=propagation,
+                        backbone_options={**cfg.model.backbone_options,
+                                          **({"weights": "none"} if "weights" in cfg.model.backbone_options else {})},
+                        gcn_hidden=cfg.model.gcn_hidden, layer_sum=cfg.model.layer_sum)
+    assert model.backbone.out_dim > 0

@@ -22,7 +22,15 @@ def recipe(tmp_path_factory):
         os.symlink(REPO / "egs/emodb" / name, d / name)
     os.symlink(REPO / "egs/emodb/conf", d / "conf")
     shutil.copy(REPO / "egs/emodb/run.sh", d / "run.sh")
+    shutil.copy(REPO / "egs/emodb/run_frontends.sh", d / "run_frontends.sh")
     return d
+
+
+def test_frontend_grid_names_a_missing_config(recipe):
+    p = run_sh("./run_frontends.sh --pairs 'mfcc:ecapa spectrogram:mlp'", recipe, check=False)
+    assert p.returncode == 1 and "pair spectrogram:mlp: no conf/spectrogram.yaml" in p.stderr
+    p = run_sh("./run_frontends.sh --pairs 'compare:transformer'", recipe, check=False)
+    assert p.returncode == 1 and "pair compare:transformer: no conf/train_transformer_*.yaml" in p.stderr
 
 
 def test_emodb_two_folds_well_above_chance(recipe):

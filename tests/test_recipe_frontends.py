@@ -66,6 +66,11 @@ def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
     assert "fold1/train_sp" in (exp / "fold1/log/train.log").read_text().splitlines()[0]
     assert json.loads((exp / "pooled/metrics.json").read_text())["num_utts"] > 0
     assert "| egemaps |" in (recipe / "RESULTS.md").read_text()
+    # the same data directory asked for without the perturbation: refused, not silently mixed
+    p = run_sh("steps/recipe.sh --stage 2 --stop-stage 4 --feat-config conf/egemaps.yaml --feat-tag egemaps "
+               "--train-config-prefix ./mlp_ --train-tag egemaps_plain --variants emotion_gcn --folds 1",
+               recipe, check=False)
+    assert p.returncode == 1 and "was done with speed_perturb=0.9 1.1, not speed_perturb=:" in p.stderr
 
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):

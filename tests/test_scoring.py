@@ -334,3 +334,37 @@ def test_steps_score_sh(tmp_path):
     missing = subprocess.run(["bash", str(ROOT / "steps/score.sh"), str(exp), "dev"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "predictions.tsv: not found" in missing.stderr
+
+
+def _seed_result(path: Path, features: str, model: str, seed: int, fold_uas: list[float]) -> Path:
+    path.mkdir(parents=True)
+    per_fold = [{"dir": f"fold{k}", "num_utts": 10, "UA": ua, "WA": ua + 0.01, "macro_f1": ua - 0.01}
+                for k, ua in enumerate(fold_uas, 1)]
+    metrics = {"name": f"{model}_{features}_seed{seed}", "UA": float(np.mean(fold_uas)) + 0.005,
+               "folds": {"per_fold": per_fold},
+               "info": {"model": model, "backbone": "mlp", "features": features, "cmvn": "speaker", "seeds": str(seed)}}
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    return path
+
+
+def test_grid_table_groups_seeds_and_spreads_over_folds_and_seeds(tmp_path, capsys):
+    runs = [_seed_result(tmp_path / "a0", "compare", "single_task", 0, [0.7, 0.8]),
+            _seed_result(tmp_path / "a1", "compare", "single_task", 1, [0.6, 0.9]),
+            _seed_result(tmp_path / "b0", "egemaps", "emotion_gcn", 0, [0.5, 0.6])]
+    assert pool_cli.main(["--grid", *map(str, runs)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| front-end | backbone | variant | normalisation | seeds | folds |")
+    assert len(lines) == 4
+    compare = lines[2].split(" | ")
+    assert compare[:6] == ["| compare", "mlp", "single_task", "speaker", "0,1", "2"]
+    # UA pooled: mean ± std of the two seeds' 75.5; UA over the four (fold, seed) pairs: 75 ± 12.91
+    assert compare[6] == "75.50 ± 0.00"
+    assert compare[7] == f"75.00 ± {100 * np.std([0.7, 0.8, 0.6, 0.9], ddof=1):.2f}"
+    assert lines[3].split(" | ")[4:8] == ["0", "2", "55.50", "55.00 ± 7.07"]  # one seed: no spread
+
+
+def test_grid_table_refuses_a_result_without_its_info(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x/metrics.json").write_text(json.dumps({"UA": 0.5, "info": {"model": "single_task"}}))
+    assert pool_cli.main(["--grid", str(tmp_path / "x")]) == 1
+    assert "not the pooled result of one seed with info features, backbone, model, cmvn" in capsys.readouterr().err
