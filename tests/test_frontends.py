@@ -202,3 +202,11 @@ def test_shipped_ssl_configs_name_real_bundles():
         cfg = load_frontend_config(f"conf/{name}.yaml")
         bundle = getattr(torchaudio.pipelines, cfg.weights.split(":", 1)[1])
         assert hasattr(bundle, "get_model") and int(bundle.sample_rate) == cfg.sample_rate
+
+
+def test_opensmile_missing_package_is_one_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opensmile", None)  # what an install without the extra looks like
+    with pytest.raises(ConfigError, match=r"need the opensmile package: pip install 'emogcn\[opensmile\]'"):
+        make_extractor(load_frontend_config("conf/egemaps.yaml"))
