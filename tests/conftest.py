@@ -36,14 +36,17 @@ def make_data_dir(path: Path, spk_utts: dict[str, int], labels=("anger", "neutra
     return path
 
 
-@pytest.fixture
-def recipe_dir(tmp_path: Path) -> Path:
-    """A recipe directory like egs/<corpus>/: steps, utils, conf, local and path.sh link to the checkout."""
-    d = tmp_path / "recipe"
-    d.mkdir()
+def link_recipe_dir(d: Path) -> Path:
+    """Makes d a recipe directory like egs/<corpus>/: steps, utils, conf, local and path.sh link to the checkout."""
+    d.mkdir(parents=True)
     for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
         os.symlink(REPO / name, d / name)
     return d
+
+
+@pytest.fixture
+def recipe_dir(tmp_path: Path) -> Path:
+    return link_recipe_dir(tmp_path / "recipe")
 
 
 def run_sh(cmd: str, cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:

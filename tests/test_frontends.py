@@ -97,7 +97,7 @@ def test_opensmile_bad_feature_set_names_the_file(tmp_path):
 
 
 def test_unknown_frontend_type_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match=r"type 'spectrogram' is not one of fbank, mfcc, opensmile, ssl"):
+    with pytest.raises(ConfigError, match=r"type 'spectrogram' is not one of fbank, mfcc, opensmile, ssl, face"):
         load_frontend_config(_write_yaml(tmp_path / "x.yaml", {"type": "spectrogram"}))
 
 

@@ -4,14 +4,13 @@ SSL layer sum trained end to end, on a small mini corpus."""
 from __future__ import annotations
 
 import json
-import os
 
 import kaldiio
 import pytest
 import torch
 import yaml
 
-from conftest import REPO, run_sh
+from conftest import link_recipe_dir, run_sh
 from emogcn.data import datadir as dd
 from emogcn.models.build import build_model
 from emogcn.models.layer_sum import LayerWeightedBackbone
@@ -32,10 +31,7 @@ SSL_CONFIG = {
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     """A mini-corpus recipe after stage 0: 4 speakers, 60 utterances, 2 folds."""
-    d = tmp_path_factory.mktemp("frontends") / "recipe"
-    d.mkdir()
-    for name in ("steps", "utils", "conf", "local", "path.sh", "cmd.sh"):
-        os.symlink(REPO / name, d / name)
+    d = link_recipe_dir(tmp_path_factory.mktemp("frontends") / "recipe")
     run_sh("steps/prepare_corpus.sh --prepare-opts '--speakers-per-language 2 --utts-per-class 3' "
            "--fold-opts '--protocol groups --num-groups 2' mini db data", d)
     for name, config in (("mlp_emotion_gcn.yaml", MLP_CONFIG), ("ssl_emotion_gcn.yaml", SSL_CONFIG)):

@@ -32,28 +32,16 @@ import torch
 from tqdm import tqdm
 
 from emogcn.atomic import atomic_path
-from emogcn.config import ConfigError, load_config
+from emogcn.config import ConfigError
 from emogcn.data.datadir import DataDirError, read_map
 from emogcn.features import read_audio
-from emogcn.features.frontends import AudioFrontendConfig, frontend_type, load_frontend_config, make_extractor
+from emogcn.features.frontends import FrontendConfig, load_frontend_config, make_extractor
 from emogcn.features.faces import FaceConfig, FaceExtractor
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("make_feats")
 
 KALDI_ONE_BYTE_UNSIGNED_INTEGER = 6  # kaldiio's compression_method for Kaldi's kOneByteUnsignedInteger
-
-
-def load_any_feature_config(path: str | None) -> AudioFrontendConfig | FaceConfig:
-    """An audio front-end config (fbank, mfcc, opensmile, ssl), or a face config (`type: face`)."""
-    if path and frontend_type(path) == "face":
-        cfg = load_config(FaceConfig, path)
-        try:
-            cfg.check()
-        except ConfigError as e:
-            raise ConfigError(f"{path}: {e}") from None
-        return cfg
-    return load_frontend_config(path)
 
 
 # Renamed into place in this order: the scp, which later stages read, comes last.
@@ -92,11 +80,7 @@ def _face_processor(extract: FaceExtractor, faces: dict[str, str]):
     return process
 
 
-def make_extractor_for(cfg: AudioFrontendConfig | FaceConfig):
-    return FaceExtractor(cfg) if isinstance(cfg, FaceConfig) else make_extractor(cfg)
-
-
-def make_feats(inputs: dict[str, str], cfg: AudioFrontendConfig | FaceConfig, ark_base: str | Path,
+def make_feats(inputs: dict[str, str], cfg: FrontendConfig, ark_base: str | Path,
                faces: dict[str, str] | None = None, extractor=None) -> JobSummary:
     """Extracts features of every wav.scp (or img.scp) entry into <ark_base>.{ark,scp,utt2num_frames,utt2dur,failed}.
 
@@ -105,7 +89,7 @@ def make_feats(inputs: dict[str, str], cfg: AudioFrontendConfig | FaceConfig, ar
     final = {name: ark_base.with_name(f"{ark_base.name}.{name}") for name in OUTPUTS}
     summary = JobSummary()
     is_face = isinstance(cfg, FaceConfig)
-    extractor = extractor if extractor is not None else make_extractor_for(cfg)
+    extractor = extractor if extractor is not None else make_extractor(cfg)
     process = _face_processor(extractor, faces or {}) if is_face else _audio_processor(extractor, cfg.sample_rate)
     # faces are 0-255 integers: Kaldi's one-byte unsigned-integer compression holds them exactly
     compression = KALDI_ONE_BYTE_UNSIGNED_INTEGER if is_face else None
@@ -158,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     torch.set_num_threads(1)  # parallelism comes from the jobs; threads would only contend
     try:
-        cfg = load_any_feature_config(args.config)
-        extractor = make_extractor_for(cfg)  # a missing package or weight file fails here, once
+        cfg = load_frontend_config(args.config)
+        extractor = make_extractor(cfg)  # a missing package or weight file fails here, once
         data = Path(args.data)
         inputs = read_map(data / ("img.scp" if isinstance(cfg, FaceConfig) else "wav.scp"))
         faces = read_map(data / "utt2face") if (data / "utt2face").is_file() else None

@@ -6,7 +6,7 @@
 
 An extractor is built once per job and called per utterance: `extractor(wave) -> (rows, dim)`
 float32, with attributes `dim` and `min_samples` (shorter audio is dropped with the reason).
-Face configs (`type: face`) read images instead and live in emogcn/features/faces.py.
+Face configs (`type: face`, emogcn/features/faces.py) load here too; their extractor reads images.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from pathlib import Path
 
 from emogcn.config import ConfigError, load_config, read_yaml
 from emogcn.features.extract import FEATURE_TYPES, FeatureConfig, FeatureExtractor
+from emogcn.features.faces import FaceConfig, FaceExtractor
 from emogcn.features.functionals import OpenSmileConfig, OpenSmileExtractor
 from emogcn.features.ssl import SslConfig, SslExtractor
 
-CONFIG_CLASSES = {**{t: FeatureConfig for t in FEATURE_TYPES}, "opensmile": OpenSmileConfig, "ssl": SslConfig}
-EXTRACTORS = {FeatureConfig: FeatureExtractor, OpenSmileConfig: OpenSmileExtractor, SslConfig: SslExtractor}
-AudioFrontendConfig = FeatureConfig | OpenSmileConfig | SslConfig
+CONFIG_CLASSES = {**{t: FeatureConfig for t in FEATURE_TYPES}, "opensmile": OpenSmileConfig, "ssl": SslConfig,
+                  "face": FaceConfig}
+EXTRACTORS = {FeatureConfig: FeatureExtractor, OpenSmileConfig: OpenSmileExtractor, SslConfig: SslExtractor,
+              FaceConfig: FaceExtractor}
+FrontendConfig = FeatureConfig | OpenSmileConfig | SslConfig | FaceConfig
 
 
 def frontend_type(path: str | Path | None) -> str:
@@ -30,12 +33,12 @@ def frontend_type(path: str | Path | None) -> str:
     return kind if isinstance(kind, str) else repr(kind)
 
 
-def load_frontend_config(path: str | Path | None) -> AudioFrontendConfig:
-    """Reads an audio front-end YAML (strict keys) into its config class and checks it."""
+def load_frontend_config(path: str | Path | None) -> FrontendConfig:
+    """Reads a front-end YAML (strict keys) into its config class and checks it."""
     kind = frontend_type(path)
     cls = CONFIG_CLASSES.get(kind)
     if cls is None:
-        raise ConfigError(f"{path}: type '{kind}' is not one of {', '.join(CONFIG_CLASSES)} (or face)")
+        raise ConfigError(f"{path}: type '{kind}' is not one of {', '.join(CONFIG_CLASSES)}")
     cfg = load_config(cls, path)
     try:
         cfg.check()
@@ -44,5 +47,5 @@ def load_frontend_config(path: str | Path | None) -> AudioFrontendConfig:
     return cfg
 
 
-def make_extractor(cfg: AudioFrontendConfig):
+def make_extractor(cfg: FrontendConfig):
     return EXTRACTORS[type(cfg)](cfg)
