@@ -35,12 +35,13 @@ train_tag=                  # names a model family's experiments: exp/<variant>_
 seeds="0"
 folds=                      # the folds to run (e.g. "1 2"); empty: all of them
 epochs=                     # overrides the configs' epochs (quick runs)
+cmvn=                       # speaker | global | none: overrides the configs' normalisation
 gpu=auto
 train_nj=1                  # trainings run at once (CPU: up to the core count, each on one thread)
 results=RESULTS.md
 features_name=              # recorded in RESULTS.md rows (default: the feature config's name)
 backbone_name=              # recorded in RESULTS.md rows (default: the backbone of the variant's config)
-cmvn_name=                  # recorded in RESULTS.md rows (default: speaker, or none without stage-2 statistics)
+cmvn_name=                  # recorded in RESULTS.md rows (default: the normalisation training used)
 help_message="Usage: $0 [--stage 1] [--stop-stage 5] [--nj 4] [--variants '...'] [--seeds '0'] [--folds '1 2'] ..."
 
 . ./path.sh
@@ -67,7 +68,7 @@ if [ -n "$feat_tag" ]; then
   data=$data/$feat_tag
 fi
 log_suffix=${feat_tag:+_$feat_tag}
-if [ -z "$cmvn_name" ]; then if [ "$normalize" = true ]; then cmvn_name=speaker; else cmvn_name=none; fi; fi
+[ "$normalize" = true ] || cmvn_name=${cmvn_name:-none}
 all=$data/all
 [ -f "$all/utt2spk" ] || { echo "$0: $all not found: run stage 0 (data preparation) first" >&2; exit 1; }
 if [ -z "$folds" ]; then
@@ -150,7 +151,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     for variant in $variants; do
       for k in $folds; do
         log "stage 4: $variant, seed $seed, fold $k"
-        steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" ${epochs:+--epochs "$epochs"} \
+        steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
           "$train_config_prefix$variant.yaml" "$data/folds/fold$k/$train_set" "$data/folds/fold$k/dev" \
           "$exp/graph_$graph_tag/fold$k" "$exp/$(name_of "$variant")_seed$seed/fold$k" &
         running=$((running + 1))
@@ -172,10 +173,13 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   table=()
   for variant in $variants; do
     name=$(name_of "$variant")
-    backbone=${backbone_name:-$(python -c 'import sys; from emogcn.config import load_config
-from emogcn.training.config import TrainConfig; print(load_config(TrainConfig, sys.argv[1]).model.backbone)' \
-      "$train_config_prefix$variant.yaml")}
-    info=(model="$variant" backbone="$backbone" features="$features_name" graph="$graph_tag" cmvn="$cmvn_name")
+    config_info=$(python -c 'import sys; from emogcn.config import load_config
+from emogcn.training.config import TrainConfig; c = load_config(TrainConfig, sys.argv[1]); print(c.model.backbone, c.cmvn)' \
+      "$train_config_prefix$variant.yaml")
+    read -r config_backbone config_cmvn <<< "$config_info"
+    backbone=${backbone_name:-$config_backbone}
+    normalisation=${cmvn_name:-${cmvn:-$config_cmvn}}
+    info=(model="$variant" backbone="$backbone" features="$features_name" graph="$graph_tag" cmvn="$normalisation")
     seed_dirs=()
     for seed in $seeds; do
       e=$exp/${name}_seed$seed

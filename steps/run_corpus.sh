@@ -27,6 +27,7 @@ feat_config=conf/fbank.yaml     # a face config (conf/face*.yaml) for image corp
 speed_perturb=                  # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
 feat_tag=                       # e.g. compare: features in data/compare, beside other front-ends'
 normalize=true                  # stage 2 CMVN (false for images)
+cmvn=                           # speaker | global | none: overrides the training configs' normalisation
 graph_config=conf/graph.yaml
 graph_tag=auto
 word_vectors=
@@ -52,6 +53,6 @@ fi
 
 steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
   --feat-config "$feat_config" --feat-tag "$feat_tag" --speed-perturb "$speed_perturb" --normalize "$normalize" \
-  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
+  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --cmvn "$cmvn" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
   --train-config-prefix "$train_config_prefix" --train-tag "$train_tag" --word-vectors "$word_vectors" \
   --graph-config "$graph_config" --graph-tag "$graph_tag" --results RESULTS.md

@@ -10,8 +10,9 @@ gpu=auto       # auto: CUDA device 0 when present, else CPU; -1: CPU; N: CUDA de
 resume=true
 seed=
 epochs=
+cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N] [--cmvn speaker|global|none] [--num-threads N]
        <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>"
 
 . ./path.sh
@@ -32,6 +33,7 @@ opts=(--resume "$resume" --num-threads "$num_threads")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
 [ -z "$seed" ] || opts+=(--seed "$seed")
 [ -z "$epochs" ] || opts+=(--epochs "$epochs")
+[ -z "$cmvn" ] || opts+=(--cmvn "$cmvn")
 if [ -f "$exp/.done" ]; then  # kept if trained with this config, refused if not (emogcn/bin/train.py)
   python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp"
   exit

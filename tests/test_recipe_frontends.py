@@ -67,6 +67,15 @@ def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
                "--train-config-prefix ./mlp_ --train-tag egemaps_plain --variants emotion_gcn --folds 1",
                recipe, check=False)
     assert p.returncode == 1 and "was done with speed_perturb=0.9 1.1, not speed_perturb=:" in p.stderr
+    # --cmvn overrides the configs' per-speaker normalisation; the RESULTS.md rows say which was used
+    run_sh("steps/recipe.sh --stage 4 --feat-config conf/egemaps.yaml --feat-tag egemaps --speed-perturb '0.9 1.1' "
+           "--cmvn global --train-config-prefix ./mlp_ --train-tag egemaps_global --variants emotion_gcn --folds 1",
+           recipe)
+    exp = recipe / "exp/emotion_gcn_egemaps_global_seed0/fold1"
+    assert yaml.safe_load((exp / "config.yaml").read_text())["cmvn"] == "global"
+    assert (exp / "cmvn_global.npy").is_file()
+    rows = [r for r in (recipe / "RESULTS.md").read_text().splitlines() if "egemaps_mlp_seed0" in r or "egemaps_global_seed0" in r]
+    assert len(rows) == 2 and "| speaker |" in rows[0] and "| global |" in rows[1], rows
 
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=_bool, default=True, help="continue from checkpoints/last.pt if present")
     parser.add_argument("--seed", type=int, help="overrides the config's seed")
     parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
+    parser.add_argument("--cmvn", choices=("speaker", "global", "none"), help="overrides the config's cmvn")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("config")
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.num_threads)
-    overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
+    overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs), ("cmvn", args.cmvn)) if v is not None}
     try:
         cfg = load_config(TrainConfig, args.config, overrides)
         if args.epochs is not None and cfg.average_last > args.epochs:  # a quick run: average what there is
