@@ -49,3 +49,13 @@ def test_emodb_two_folds_well_above_chance(recipe):
         # 7 classes: chance UA is 14.3 %.
         assert metrics["UA"] > 0.35, (variant, metrics["UA"])
     assert "emotion_gcn_ecapa_seed0" in (recipe / "RESULTS.md").read_text()
+
+
+def test_frontend_grid_passes_normalisation_and_names_it(recipe):
+    p = run_sh("./run_frontends.sh --pairs fbank:ecapa --cmvn per-utterance", recipe, check=False)
+    assert p.returncode == 1 and "--cmvn per-utterance: expected speaker, global or none" in p.stderr
+    p = run_sh(f"./run_frontends.sh --db-root {EMODB} --pairs fbank:ecapa --cmvn global --folds 1 --epochs 1 "
+               "--seeds 0 --variants single_task", recipe)
+    metrics = json.loads((recipe / "exp/single_task_fbank_ecapa_global_seed0/pooled/metrics.json").read_text())
+    assert metrics["info"]["cmvn"] == "global" and len(metrics["folds"]["per_fold"]) == 1
+    assert "| fbank | ecapa_tdnn | single_task | global | 0 | 1 |" in p.stdout

@@ -6,6 +6,7 @@
 #   ./run_frontends.sh --db-root /path/to/emodb                       # the pairs that need no download
 #   ./run_frontends.sh --db-root /path/to/emodb --pairs "hubert_base:ssl_ecapa"   # needs the HuBERT weights
 #   ./run_frontends.sh --pairs "compare_sp:mlp" --seeds 0              # ComParE with speed perturbation
+#   ./run_frontends.sh --pairs "compare:mlp" --cmvn global             # fold-global statistics: exp/*_compare_mlp_global_seed*
 #
 # A pair is <front-end>:<backbone>: the front-end names conf/<front-end>.yaml (compare_sp: conf/compare.yaml
 # with --speed-perturb "0.9 1.1"; hubert_base: conf/ssl_hubert_base.yaml), the backbone conf/train_<backbone>_*.yaml.
@@ -15,7 +16,10 @@ db_root=
 pairs="fbank:ecapa compare:mlp egemaps:mlp"
 seeds="0 1 2"
 variants="single_task emotion_gcn"
-help_message="Usage: $0 [--db-root <emodb>] [--pairs 'fbank:ecapa compare:mlp ...'] [--seeds '0 1 2'] [--variants '...']"
+cmvn=       # speaker|global|none: overrides the training configs' normalisation, and is appended to the experiment names
+folds=      # a subset of folds for a quick run (default: all)
+epochs=     # fewer epochs for a quick run (default: the configs')
+help_message="Usage: $0 [--db-root <emodb>] [--pairs 'fbank:ecapa compare:mlp ...'] [--seeds '0 1 2'] [--variants '...'] [--cmvn speaker|global|none] [--folds '1 2'] [--epochs N]"
 . ./path.sh
 . utils/parse_options.sh
 
@@ -26,6 +30,7 @@ config_of() {  # the front-end config of a front-end name
     *) echo "conf/$1.yaml" ;;
   esac
 }
+case "$cmvn" in ""|speaker|global|none) ;; *) echo "$0: --cmvn $cmvn: expected speaker, global or none" >&2; exit 1 ;; esac
 for pair in $pairs; do  # every pair checked before any runs
   [ -f "$(config_of "${pair%%:*}")" ] || { echo "$0: pair $pair: no $(config_of "${pair%%:*}")" >&2; exit 1; }
   [ -f "conf/train_${pair#*:}_single_task.yaml" ] || { echo "$0: pair $pair: no conf/train_${pair#*:}_*.yaml" >&2; exit 1; }
@@ -35,12 +40,16 @@ results=()
 for pair in $pairs; do
   frontend=${pair%%:*}
   backbone=${pair#*:}
+  tag=${frontend}_$backbone${cmvn:+_$cmvn}
   opts=()
   case "$frontend" in *_sp) opts+=(--speed-perturb "0.9 1.1") ;; esac
+  [ -n "$cmvn" ] && opts+=(--cmvn "$cmvn")
+  [ -n "$folds" ] && opts+=(--folds "$folds")
+  [ -n "$epochs" ] && opts+=(--epochs "$epochs")
   echo "$0: front-end $frontend ($(config_of "$frontend")), backbone $backbone" >&2
   ./run.sh ${db_root:+--db-root "$db_root"} --feat-config "$(config_of "$frontend")" --feat-tag "$frontend" "${opts[@]}" \
-    --train-config-prefix "conf/train_${backbone}_" --train-tag "${frontend}_$backbone" \
+    --train-config-prefix "conf/train_${backbone}_" --train-tag "$tag" \
     --seeds "$seeds" --variants "$variants"
-  for v in $variants; do for s in $seeds; do results+=("exp/${v}_${frontend}_${backbone}_seed$s/pooled"); done; done
+  for v in $variants; do for s in $seeds; do results+=("exp/${v}_${tag}_seed$s/pooled"); done; done
 done
 python -m emogcn.bin.pool_scores --grid "${results[@]}"
