@@ -39,6 +39,10 @@ if [ -f "$exp/.done" ]; then  # kept if trained with this config, refused if not
   exit
 fi
 mkdir -p "$exp/log"
+if [ -f "$exp/log/train.log" ]; then  # an interrupted run's log: kept as train.log.1, .2, ... (run.pl truncates)
+  n=1; while [ -e "$exp/log/train.log.$n" ]; do n=$((n + 1)); done
+  mv "$exp/log/train.log" "$exp/log/train.log.$n"
+fi
 echo "$0: training $exp (log: $exp/log/train.log)" >&2
 $cmd "$exp/log/train.log" python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp" || {
   echo "$0: training failed; the last lines of $exp/log/train.log:" >&2

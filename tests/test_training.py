@@ -126,6 +126,20 @@ def test_train_sh_skips_finished_experiment(prepared):
     assert (prepared / "exp/full/checkpoints/last.pt").stat().st_mtime == before
 
 
+def test_resumed_training_keeps_the_interrupted_runs_log(prepared):
+    steps = "steps/train.sh --gpu -1 tiny.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph exp/relog"
+    # the interrupted run: one epoch, its log where steps/train.sh writes it
+    p = run_sh(TRAIN.format(extra="--stop-after-epoch 1", exp="exp/relog"), prepared)
+    log_dir = prepared / "exp/relog/log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / "train.log").write_text(p.stderr)
+    p = run_sh(steps, prepared)
+    assert "training exp/relog" in p.stderr
+    assert "epoch 1" in (log_dir / "train.log.1").read_text()
+    assert "resuming from" in (log_dir / "train.log").read_text()
+    assert (prepared / "exp/relog/.done").exists()
+
+
 def test_single_and_multi_task_train(prepared):
     for variant in ("single_task", "multi_task"):
         cfg = dict(TINY_CONFIG, epochs=1, model=dict(TINY_CONFIG["model"], variant=variant))
