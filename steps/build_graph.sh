@@ -2,7 +2,9 @@
 # Stage 3: the Emotion-GCN label graph and node features from a TRAINING data directory.
 # Run from a recipe directory (one with path.sh, utils/ and conf/). Writes <graph-dir>/{classes.txt,
 # nodes.txt, adjacency/propagation/correlation .npy+.txt, node_features.npy, graph.yaml, .done};
-# the log, with the propagation matrix as a table, is <graph-dir>/log/build_graph.log.
+# the log, with the propagation matrix as a table, is <graph-dir>/log/build_graph.log. A graph
+# already built from the same config, label map, word vectors and training labels is kept; one
+# built otherwise is refused (use another graph directory, or remove it).
 
 set -euo pipefail
 
@@ -20,7 +22,7 @@ Options:
                            (default: the config's word_vectors, else one-hot features)
   --method <method>        auto|correlation|prior|embedding|identity (default: the config's)"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -ne 2 ]; then
@@ -35,6 +37,9 @@ opts=()
 [ -z "$word_vectors" ] || opts+=(--word-vectors "$word_vectors")
 [ -z "$method" ] || opts+=(--method "$method")
 
+rc=0
+python -m emogcn.bin.build_graph --check-only "${opts[@]}" "$data" "$dir" || rc=$?
+case $rc in 0) exit 0 ;; 3) ;; *) exit 1 ;; esac  # built as asked / to build / refused (said why)
 mkdir -p "$dir/log"
 if ! $cmd "$dir/log/build_graph.log" python -m emogcn.bin.build_graph "${opts[@]}" "$data" "$dir"; then
   echo "$0: failed; from $dir/log/build_graph.log:" >&2

@@ -13,7 +13,7 @@ e.g.: $0 data/emodb/all exp/compute_cmvn/emodb cmvn
 Options:
   --cmd <cmd>     how to run the job, e.g. utils/run.pl (default: $cmd)"
 
-[ -f ./path.sh ] && . ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -ne 3 ]; then
@@ -24,9 +24,6 @@ fi
 data=${1%/}
 logdir=${2%/}
 cmvndir=${3%/}
-
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') $(basename "$0"): $*" >&2; }
-die() { echo "$0: error: $*" >&2; exit 1; }
 
 [ -f "$data/feats.scp" ] || die "$data/feats.scp not found; run steps/make_feats.sh first"
 utils/validate_data_dir.sh --need-feats "$data" || die "$data is not a valid data directory (see above)"

@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
-# Stage 5, first half: predictions of a trained model on a data directory, written to
-# <exp-dir>/scores/<set-name>/predictions.tsv (then steps/score.sh computes the metrics).
+# Stage 5, first half: predictions of a trained model on one or more data directories, each written
+# to <exp-dir>/scores/<set-name>/predictions.tsv with a marker of the model and data it came from
+# (then steps/score.sh computes the metrics). One process loads the model once for every set; a
+# set already predicted from the same model, checkpoint and data is left as it is.
 #
-# Usage: steps/infer.sh [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name>
+# Usage: steps/infer.sh [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name> [<data-dir> <set-name> ...]
 # --checkpoint config (the default) uses the experiment config's inference_checkpoint.
 set -euo pipefail
 
 cmd=utils/run.pl
 gpu=auto
 checkpoint=config
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name>"
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name> [<data-dir> <set-name> ...]"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
-if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
-exp=$1; data=$2; name=$3
-
-[ -f "$exp/.done" ] || { echo "$0: $exp has not finished training (no $exp/.done)" >&2; exit 1; }
-utils/validate_data_dir.sh --need-feats "$data"
+if [ $# -lt 3 ] || [ $(( ($# - 1) % 2 )) -ne 0 ]; then echo "$help_message" >&2; exit 1; fi
+exp=$1
+shift
+[ -f "$exp/.done" ] || die "$exp has not finished training (no $exp/.done)"
+sets=()
+names=()
+while [ $# -gt 0 ]; do
+  utils/validate_data_dir.sh --need-feats "$1"
+  sets+=("$1" "$exp/scores/$2")
+  names+=("$2")
+  shift 2
+done
 opts=()
 [ "$checkpoint" = config ] || opts+=(--checkpoint "$checkpoint")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
-$cmd "$exp/log/infer_$name.log" python -m emogcn.bin.infer "${opts[@]}" "$exp" "$data" "$exp/scores/$name" || {
-  echo "$0: inference failed; see $exp/log/infer_$name.log" >&2
-  tail -n 3 "$exp/log/infer_$name.log" >&2
+log_name=infer_${names[0]}
+[ "${#names[@]}" -eq 1 ] || log_name=infer_${#names[@]}sets
+$cmd "$exp/log/$log_name.log" python -m emogcn.bin.infer "${opts[@]}" "$exp" "${sets[@]}" || {
+  echo "$0: inference failed; see $exp/log/$log_name.log" >&2
+  tail -n 3 "$exp/log/$log_name.log" >&2
   exit 1
 }

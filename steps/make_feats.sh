@@ -20,7 +20,7 @@ Options:
   --config <yaml>             feature config (default: $config)
   --max-fail-fraction <f>     fail when more than this fraction of utterances fails (default: $max_fail_fraction)"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -ne 3 ]; then
@@ -31,9 +31,6 @@ fi
 data=${1%/}
 logdir=${2%/}
 featdir=${3%/}
-
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') $(basename "$0"): $*" >&2; }
-die() { echo "$0: error: $*" >&2; exit 1; }
 
 [ -f "$config" ] || die "feature config '$config' not found"
 [ -f "$data/wav.scp" ] || [ -f "$data/img.scp" ] || die "$data has neither wav.scp nor img.scp"

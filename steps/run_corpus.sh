@@ -1,58 +1,205 @@
 #!/usr/bin/env bash
-# A whole corpus recipe, stages 0-5: what every egs/<corpus>/run.sh runs (with its own defaults
-# in front of the user's options, as ESPnet's run.sh calls asr.sh).
+# A whole corpus recipe, stages 0-5: what every egs/<corpus>/run.sh runs (with its own defaults in
+# front of the user's options, as ESPnet's run.sh calls asr.sh). The defaults below are the only
+# ones: every recipe, the multilingual one included, gets its stages from this script and from the
+# steps it calls.
 #
 #   0 data           steps/prepare_corpus.sh: data/all and the corpus's folds  -> data/{all,folds}
-#   1-5              steps/recipe.sh: features, CMVN, graph, training, scoring -> exp/, RESULTS.md
+#   1 features       steps/make_feats.sh over data/all (with --feat-tag <t>: over a copy in data/<t>,
+#                    so front-ends live side by side)                            -> data/all/feats.scp
+#   2 normalization  steps/compute_cmvn.sh (per speaker; global per fold), folds re-cut -> cmvn.scp
+#   3 graph          steps/build_graph.sh on each fold's TRAINING set          -> exp/graph_<tag>/fold<k>
+#   4 train          steps/train_splits.sh: every variant, seed and fold       -> exp/<variant>_<tag>_seed<s>/fold<k>
+#   5 score          steps/score_splits.sh, pooled over folds                  -> scores, RESULTS.md, table
+#
+# Every stage leaves a marker that records what its output was made from (configs, options, the
+# markers of its inputs; emogcn/provenance.py). Asked again for the same, a stage is skipped; asked
+# for something else, it stops with one line naming what differs; when its inputs were remade it is
+# made again (statistics, graphs, scores) or refused (trained models). One run at a time writes in a
+# recipe directory: a second one exits at once, naming the first.
 #
 # Usage: steps/run_corpus.sh --corpus <name> --db-root <dir> [options]   (from the recipe directory)
 set -euo pipefail
 
 corpus=
-db_root=
+db_root=                    # the corpus as unpacked (stage 0; later runs may leave it out)
 stage=0
 stop_stage=5
-nj=2
+data=data                   # holds all/ and folds/fold<k>/{train,dev,test}
+exp=exp
+nj=2                        # feature jobs at once
 classes=all                 # all | four (angry/happy/neutral/sad, conf/emotions.yaml) | a,b,c
 fold_opts=                  # overrides the corpus's fold protocol, e.g. "--protocol groups --num-groups 5"
+prepare_opts=               # more options for local/prepare_<corpus>.py (mini: local/make_mini_corpus.py)
+feat_config=conf/fbank.yaml # a face config (conf/face*.yaml) for image corpora
+feat_tag=                   # e.g. compare: features in data/compare, beside other front-ends'
+speed_perturb=              # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
+normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
+max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
+graph_config=conf/graph.yaml
+graph_tag=auto              # exp/graph_<tag>[_<feat-tag>]
+word_vectors=               # node features: a .vec file, or "en=wiki.multi.en.vec de=..." (default one-hot)
+variants="single_task multi_task emotion_gcn"
+train_config_prefix=conf/train_ecapa_   # config of a variant: <prefix><variant>.yaml (conf/train_ for the 2-D CNN)
+train_tag=ecapa             # experiments: exp/<variant>_<tag>_seed<s>
 seeds="0"
 folds=                      # e.g. "1 2" for a quick run; empty: every fold
-epochs=
+epochs=                     # overrides the configs' epochs (quick runs)
+cmvn=                       # speaker | global | none: overrides the training configs' normalisation
 gpu=auto
 train_nj=2                  # trainings at once on the CPU, one thread each
-variants="single_task multi_task emotion_gcn"
-train_config_prefix=conf/train_ecapa_   # conf/train_ for the 2-D CNN
-train_tag=ecapa                         # experiments: exp/<variant>_<tag>_seed<s>
-feat_config=conf/fbank.yaml     # a face config (conf/face*.yaml) for image corpora
-speed_perturb=                  # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
-feat_tag=                       # e.g. compare: features in data/compare, beside other front-ends'
-normalize=true                  # stage 2 CMVN (false for images)
-cmvn=                           # speaker | global | none: overrides the training configs' normalisation
-graph_config=conf/graph.yaml
-graph_tag=auto
-word_vectors=
+results=RESULTS.md
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
-       [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]"
+       [--feat-config conf/fbank.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
+       [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
+       [--train-config-prefix conf/train_ecapa_] [--train-tag T] [--graph-tag T] [--word-vectors F]"
 
 . ./cmd.sh
-. ./path.sh
+. steps/lib.sh
 . utils/parse_options.sh
-
-[ -n "$corpus" ] || { echo "$help_message" >&2; exit 1; }
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run_corpus.sh:${BASH_LINENO[0]}) $*" >&2; }
+lock_recipe_dir
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
-  if [ -f data/all/.done ]; then
-    log "stage 0: data/all already prepared"
-  else
-    [ -n "$db_root" ] || [ "$corpus" = mini ] || { echo "$0: stage 0 needs --db-root <$corpus-dir>" >&2; exit 1; }
-    log "stage 0: preparing $corpus from ${db_root:-(synthesized)} (classes: $classes)"
-    steps/prepare_corpus.sh --classes "$classes" --fold-opts "$fold_opts" "$corpus" "${db_root:-db/$corpus}" data
+  [ -n "$corpus" ] || die "stage 0 needs --corpus <name>"
+  root=${db_root:--}  # '-': the folder stage 0 was made from (there must be a finished stage 0)
+  [ "$corpus" != mini ] || root=${db_root:-db/mini}
+  log "stage 0: $corpus from ${db_root:-(as prepared)} (classes: $classes)"
+  steps/prepare_corpus.sh --classes "$classes" --fold-opts "$fold_opts" --prepare-opts "$prepare_opts" \
+    "$corpus" "$root" "$data"
+fi
+[ "$stop_stage" -ge 1 ] || exit 0
+
+if [ -n "$feat_tag" ]; then
+  # Stage 0's data directories without any front-end's features: the copy this front-end works in.
+  [ -f "$data/all/.done" ] || die "$data/all not found: run stage 0 (data preparation) first"
+  copy=$data/$feat_tag
+  if ! stage_done "$copy/.copied" "the copy $copy of $data/all and $data/folds" --input data="$data/all/.done"; then
+    log "copying $data/all and $data/folds to $copy for the $feat_tag features"
+    rm -rf "$copy.tmp"
+    mkdir -p "$copy.tmp"
+    cp -r "$data/all" "$data/folds" "$copy.tmp/"
+    find "$copy.tmp" \( -name feats.scp -o -name utt2num_frames -o -name utt2dur -o -name 'cmvn*.scp' \
+      -o -name '.*.done' -o -name 'split*' -o -name conf -o -name .backup \) -prune -exec rm -rf {} +
+    python -m emogcn.bin.stage write --stage copy --input data="$data/all/.done" "$copy.tmp/.copied"
+    rm -rf "${copy:?}"
+    mv "$copy.tmp" "$copy"
+  fi
+  data=$copy
+fi
+log_suffix=${feat_tag:+_$feat_tag}
+all=$data/all
+[ -f "$all/.done" ] || die "$all not found: run stage 0 (data preparation) first"
+all_folds=$(find "$data/folds" -mindepth 1 -maxdepth 1 -name 'fold*' -printf '%f\n' | sed 's/^fold//' | sort -n | xargs)
+[ -n "$all_folds" ] || die "no folds under $data/folds: run stage 0 first"
+folds=${folds:-$all_folds}
+for k in $folds; do [ -d "$data/folds/fold$k" ] || die "--folds: no fold $k under $data/folds (there are: $all_folds)"; done
+train_set=train
+[ -z "$speed_perturb" ] || train_set=train_sp
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  ways="use another --feat-tag to make these features beside the others, or remove"
+  if ! stage_done "$all/.feats.done" "stage 1: features of $all" --config features="$feat_config" \
+      --input data="$all/.done" --ways "$ways $all/.feats.done to make them again"; then
+    log "stage 1: features ($feat_config) of $all"
+    rm -f "$all/.feats.done"
+    steps/make_feats.sh --nj "$nj" --cmd "$train_cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
+      "$all" "$exp/make_feats$log_suffix/log" "$data/feats"
+    python -m emogcn.bin.stage write --stage features --label features="$(basename "$feat_config" .yaml)" \
+      --config features="$feat_config" --input data="$all/.done" "$all/.feats.done"
+  fi
+  for f in $speed_perturb; do  # Kaldi's speed perturbation: copies at other speeds, their own features
+    sp=$data/all_sp$f
+    made=(--config features="$feat_config" --option factor="$f" --input data="$all/.done")
+    if stage_done "$sp/.feats.done" "stage 1: features of $sp" "${made[@]}" --ways "$ways $sp to make it again"; then
+      continue
+    fi
+    log "stage 1: speed-perturbed copy $sp of $all (factor $f) and its features"
+    rm -rf "$sp"
+    utils/perturb_data_dir_speed.sh "$f" "$all" "$sp"
+    steps/make_feats.sh --nj "$nj" --cmd "$train_cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
+      "$sp" "$exp/make_feats$log_suffix/log_sp$f" "$data/feats"
+    python -m emogcn.bin.stage write --stage features --labels-from "$all/.feats.done" "${made[@]}" "$sp/.feats.done"
+  done
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  [ -f "$all/.feats.done" ] || die "$all has no features: run stage 1 first"
+  made=(--option speed_perturb="$speed_perturb" --option normalize="$normalize" --input features="$all/.feats.done")
+  perturbed=()
+  for f in $speed_perturb; do
+    made+=(--input "features_sp$f=$data/all_sp$f/.feats.done")
+    perturbed+=(--perturbed "$data/all_sp$f")
+  done
+  if ! stage_done "$data/folds/.cmvn.done" "stage 2: normalization of $data" "${made[@]}" \
+      --ways "use another --feat-tag for other training data, or remove $data/folds/.cmvn.done to make it again"; then
+    # No marker of an earlier stage 2 may outlive it: every set is re-cut and renormalised below.
+    find "$data/folds" "$all" "$data"/all_sp* -name .cmvn.done -delete 2>/dev/null || true
+    if [ "$normalize" = true ]; then
+      log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
+      steps/compute_cmvn.sh --cmd "$train_cmd" "$all" "$exp/compute_cmvn$log_suffix/log" "$data/cmvn"
+      for f in $speed_perturb; do
+        steps/compute_cmvn.sh --cmd "$train_cmd" "$data/all_sp$f" "$exp/compute_cmvn$log_suffix/log_sp$f" "$data/cmvn"
+      done
+    else
+      log "stage 2: no normalization statistics (--normalize false); the folds re-cut with features"
+    fi
+    python -m emogcn.bin.refresh_folds "${perturbed[@]}" "$all" "$data/folds"
+    if [ "$normalize" = true ]; then
+      for k in $all_folds; do  # every fold, whatever --folds says: global statistics from its training set only
+        steps/compute_cmvn.sh --cmd "$train_cmd" "$data/folds/fold$k/$train_set" \
+          "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
+      done
+    fi
+    also=(--also "$all/.cmvn.done")
+    for d in "$data"/folds/fold*/*/; do also+=(--also "${d%/}/.cmvn.done"); done
+    python -m emogcn.bin.stage write --stage normalization --labels-from "$all/.feats.done" \
+      --label features="$(python -m emogcn.bin.stage get "$all/.feats.done" labels.features)${speed_perturb:+_sp}" \
+      "${also[@]}" "${made[@]}" "$data/folds/.cmvn.done"
   fi
 fi
 
-steps/recipe.sh --stage "$stage" --stop-stage "$stop_stage" --nj "$nj" --cmd "$train_cmd" \
-  --feat-config "$feat_config" --feat-tag "$feat_tag" --speed-perturb "$speed_perturb" --normalize "$normalize" \
-  --seeds "$seeds" --folds "$folds" --epochs "$epochs" --cmvn "$cmvn" --gpu "$gpu" --train-nj "$train_nj" --variants "$variants" \
-  --train-config-prefix "$train_config_prefix" --train-tag "$train_tag" --word-vectors "$word_vectors" \
-  --graph-config "$graph_config" --graph-tag "$graph_tag" --results RESULTS.md
+graph_dir=$exp/graph_$graph_tag$log_suffix
+split_names=()
+for k in $folds; do split_names+=("fold$k"); done
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  graph_opts=(--config "$graph_config")
+  [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
+  for k in $folds; do
+    log "stage 3: label graph of fold $k -> $graph_dir/fold$k"
+    steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
+      "$data/folds/fold$k/train" "$graph_dir/fold$k"
+  done
+fi
+
+split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variants" --tag "$train_tag")
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "stage 4: training $variants, seeds $seeds, folds $folds"
+  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" --train-set "$train_set" \
+    ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
+    "$train_config_prefix" "$data/folds" "$graph_dir" "$exp" "${split_names[@]}"
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  log "stage 5: scoring $variants, seeds $seeds, folds $folds"
+  steps/score_splits.sh "${split_opts[@]}" "$data/folds" "$exp" "${split_names[@]}"
+  table=()
+  for variant in $variants; do
+    name=$variant${train_tag:+_$train_tag}
+    seed_dirs=()
+    for seed in $seeds; do
+      e=$exp/${name}_seed$seed
+      fold_scores=()
+      for split in "${split_names[@]}"; do fold_scores+=("$e/$split/scores/test"); done
+      python -m emogcn.bin.pool_scores --name "${name}_seed$seed" --results "$results" "$e/pooled" "${fold_scores[@]}"
+      seed_dirs+=("$e/pooled")
+      table+=("${name}_seed$seed=$e/pooled/metrics.json")
+    done
+    if [ "${#seed_dirs[@]}" -gt 1 ]; then
+      python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" "$exp/${name}_seeds" \
+        "${seed_dirs[@]}"
+      table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
+    fi
+  done
+  log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
+  python -m emogcn.bin.pool_scores --table "${table[@]}"
+fi

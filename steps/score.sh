@@ -14,7 +14,7 @@ Options:
                      (default: <exp-dir>/classes.txt if present, else the p_ columns)
   --title <text>     title of confusion.png (default: <exp-dir>/<set-name>)"
 
-[ -n "${EMOGCN_ROOT:-}" ] || . "$(dirname "$(readlink -f "$0")")/../path.sh"
+. "$(dirname "$0")/lib.sh"
 . "$EMOGCN_ROOT/utils/parse_options.sh"
 
 if [ $# -ne 2 ]; then

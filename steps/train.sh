@@ -15,7 +15,7 @@ num_threads=0  # CPU threads for torch (0: its default); use 1 when several trai
 help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N] [--cmvn speaker|global|none] [--num-threads N]
        <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -ne 5 ]; then echo "$help_message" >&2; exit 1; fi

@@ -86,7 +86,7 @@ def test_ravdess_stage_0_with_four_classes(tmp_path):
         assert set(dd.read_map(fold / "train/utt2emo").values()) <= set(FOUR)
     assert not list((recipe / "data").glob("*.tmp"))
     again = run_sh(f"./run.sh --db-root {root} --stop-stage 0 --classes four", recipe)
-    assert "already prepared" in again.stderr
+    assert "stage 0: data/all and data/folds already done" in again.stderr
 
 
 def test_stage_0_names_a_missing_corpus_folder(tmp_path):

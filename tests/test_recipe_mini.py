@@ -46,9 +46,9 @@ def test_stages_0_to_2(recipe):
 def test_stages_0_to_2_again_skip_cleanly(recipe):
     before = _mtimes(recipe / "data")
     p = run_sh("./run.sh --stop-stage 2", recipe)
-    assert "stage 0: data/all already prepared" in p.stderr
+    assert "stage 0: data/all and data/folds already done" in p.stderr
     assert "stage 1: features of data/all already done" in p.stderr
-    assert "stage 2: normalization already done" in p.stderr
+    assert "stage 2: normalization of data already done" in p.stderr
     assert _mtimes(recipe / "data") == before
 
 

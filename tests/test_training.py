@@ -122,7 +122,7 @@ def test_train_sh_skips_finished_experiment(prepared):
     (prepared / "other.yaml").write_text(yaml.safe_dump(dict(TINY_CONFIG, epochs=4)))
     p = run_sh("steps/train.sh --gpu -1 other.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph exp/full",
                prepared, check=False)
-    assert p.returncode == 1 and "trained with another config (differs in epochs)" in p.stderr
+    assert p.returncode == 1 and "made with other settings than this run asks for (configs.train.epochs: 3 -> 4)" in p.stderr
     assert (prepared / "exp/full/checkpoints/last.pt").stat().st_mtime == before
 
 

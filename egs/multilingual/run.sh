@@ -12,12 +12,12 @@
 # Corpus `mini` is synthesized (no --db-roots entry needed). Tables go to RESULTS.md and heat maps
 # to exp/<sets>/<experiment>/ua_by_{corpus,lang}.png.
 #
-#   0 data      steps/prepare_corpus.sh per corpus                    -> data/<corpus>/{all,folds}
-#   1-2 feats   steps/recipe.sh stages 1-2 per corpus                  -> features, per-speaker CMVN
-#   3 sets      the mode's splits, their global CMVN and label graphs  -> data/<sets>/<split>, exp/<sets>/graph
-#   4 train     steps/train.sh per variant, seed and split             -> exp/<sets>/<variant>_<tag>_seed<s>/<split>
-#   5 score     steps/infer.sh + steps/score.sh per test set, tables   -> RESULTS.md, heat maps
+#   0-2 corpora  steps/run_corpus.sh stages 0-2 per corpus                -> data/<corpus>/{all,folds}, features, CMVN
+#   3 sets       the mode's splits, their global CMVN and label graphs     -> data/<sets>/<split>, exp/<sets>/graph
+#   4 train      steps/train_splits.sh: every variant, seed and split      -> exp/<sets>/<variant>_<tag>_seed<s>/<split>
+#   5 score      steps/score_splits.sh, then the tables                    -> RESULTS.md, heat maps
 # where <sets> = <mode>_<corpus1>_<corpus2>..., so other corpus lists never reuse these results.
+# Stages 0-2 and 4-5 are the corpus recipes' own steps, with their markers (emogcn/provenance.py).
 set -euo pipefail
 
 corpora="mini emodb"
@@ -31,93 +31,83 @@ seeds="0"
 folds="1"                   # pooled mode: the folds to run
 epochs=
 gpu=auto
+train_nj=2                  # trainings at once on the CPU, one thread each
 variants="single_task emotion_gcn"
 train_config_prefix=conf/train_ecapa_
 train_tag=ecapa
 graph_config=conf/graph.yaml
 word_vectors=               # node features: one .vec file, or per language "en=wiki.multi.en.vec de=..."
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
-       [--classes four|all] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...']"
+       [--classes four|all] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]"
 
 . ./cmd.sh
-. ./path.sh
+. steps/lib.sh
 . utils/parse_options.sh
+lock_recipe_dir
 
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
-root_of() {  # the --db-roots entry of a corpus
+root_of() {  # the --db-roots entry of a corpus ('' when not given: stage 0 must have been run before)
   local pair
   for pair in $db_roots; do [ "${pair%%=*}" != "$1" ] || { echo "${pair#*=}"; return; }; done
-  [ "$1" != mini ] || { echo db/mini; return; }
-  echo "$0: no --db-roots entry for corpus '$1' (e.g. --db-roots \"$1=/path/to/$1\")" >&2
-  return 1
 }
 sets=${mode}_${corpora// /_}
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 0 ]; then
+if [ "$stage" -le 2 ]; then
   for c in $corpora; do
-    if [ "$stage" -le 0 ]; then
-      db=$(root_of "$c")
-      log "stage 0: $c from $db"
-      steps/prepare_corpus.sh --classes "$classes" "$c" "$db" "data/$c"
-    fi
-    if [ "$stop_stage" -ge 1 ]; then
-      log "stages 1-2: features and CMVN of $c"
-      steps/recipe.sh --data "data/$c" --exp "exp/$c" --stage "$(( stage > 1 ? stage : 1 ))" \
-        --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))" --nj "$nj" --cmd "$train_cmd"
-    fi
+    log "stages $stage-$(( stop_stage < 2 ? stop_stage : 2 )) of corpus $c"
+    steps/run_corpus.sh --corpus "$c" --db-root "$(root_of "$c")" --classes "$classes" \
+      --data "data/$c" --exp "exp/$c" --nj "$nj" --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
   done
 fi
 
 corpus_dirs=()
-for c in $corpora; do corpus_dirs+=("$c=data/$c"); done
+inputs=()
+for c in $corpora; do
+  corpus_dirs+=("$c=data/$c")
+  inputs+=(--input "$c=data/$c/folds/.cmvn.done")
+done
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  if [ -f "data/$sets/.done" ]; then
-    log "stage 3: data/$sets already written"
-  else
+  made=(--option mode="$mode" --option folds="$folds" "${inputs[@]}")
+  if ! stage_done "data/$sets/.done" "stage 3: the $mode sets data/$sets" "${made[@]}" \
+      --ways "remove data/$sets (and exp/$sets) to make them again"; then
     log "stage 3: $mode sets of $corpora"
+    rm -f "data/$sets/.done"
     python -m emogcn.bin.cross_corpus sets --mode "$mode" --folds "$folds" "data/$sets" "${corpus_dirs[@]}" \
       > "data/$sets.splits"
+    also=()
     for split in $(cat "data/$sets.splits"); do
       steps/compute_cmvn.sh --cmd "$train_cmd" "data/$sets/$split/train" "exp/$sets/compute_cmvn/$split" \
         "data/$sets/cmvn/$split"
+      for d in "data/$sets/$split"/*/; do also+=(--also "${d%/}/.cmvn.done"); done
     done
     mv "data/$sets.splits" "data/$sets/splits"
-    touch "data/$sets/.done"
+    python -m emogcn.bin.stage write --stage sets --labels-from "data/${corpora%% *}/folds/.cmvn.done" \
+      "${also[@]}" "${made[@]}" "data/$sets/.done"
   fi
   graph_opts=(--config "$graph_config")
   [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
   for split in $(cat "data/$sets/splits"); do
-    g=exp/$sets/graph/$split
-    [ -f "$g/.done" ] || steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" "data/$sets/$split/train" "$g"
+    steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" "data/$sets/$split/train" "exp/$sets/graph/$split"
   done
 fi
 
-name_of() { echo "$1${train_tag:+_$train_tag}_seed$2"; }
+[ -f "data/$sets/splits" ] || { [ "$stop_stage" -lt 4 ] && exit 0; die "data/$sets not made: run stage 3 first"; }
+splits=$(cat "data/$sets/splits")
+split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variants" --tag "$train_tag")
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  for seed in $seeds; do
-    for variant in $variants; do
-      for split in $(cat "data/$sets/splits"); do
-        log "stage 4: $variant, seed $seed, $split"
-        steps/train.sh --cmd "$train_cmd" --gpu "$gpu" --seed "$seed" ${epochs:+--epochs "$epochs"} \
-          "$train_config_prefix$variant.yaml" "data/$sets/$split/train" "data/$sets/$split/dev" \
-          "exp/$sets/graph/$split" "exp/$sets/$(name_of "$variant" "$seed")/$split"
-      done
-    done
-  done
+  # shellcheck disable=SC2086  # the split names are a word list
+  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" ${epochs:+--epochs "$epochs"} \
+    "$train_config_prefix" "data/$sets" "exp/$sets/graph" "exp/$sets" $splits
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  # shellcheck disable=SC2086
+  steps/score_splits.sh "${split_opts[@]}" "data/$sets" "exp/$sets" $splits
   for seed in $seeds; do
     for variant in $variants; do
-      e=exp/$sets/$(name_of "$variant" "$seed")
-      for split in $(cat "data/$sets/splits"); do
-        for test in $(cat "data/$sets/$split/tests"); do
-          steps/infer.sh --cmd "$train_cmd" --gpu "$gpu" "$e/$split" "data/$sets/$split/$test" "$test"
-          steps/score.sh "$e/$split" "$test"
-        done
-      done
-      python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$(name_of "$variant" "$seed")" \
-        --results RESULTS.md "$e" $(cat "data/$sets/splits")
+      name=$variant${train_tag:+_$train_tag}_seed$seed
+      # shellcheck disable=SC2086
+      python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$name" --results RESULTS.md \
+        "exp/$sets/$name" $splits
     done
   done
 fi

@@ -4,6 +4,10 @@
         [--method auto|correlation|prior|embedding|identity] <train-data-dir> <graph-dir>
 
 Options given here override the config file. Each failure is one line on stderr, exit status 1.
+
+A graph directory whose marker records the same config, label map, word vectors and training
+labels is left as it is (exit 0, "already built"); one made otherwise is refused (exit 1, one
+line naming what differs); with --check-only nothing is built and exit status 3 says it must be.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import argparse
 import shlex
 import sys
 
+from pathlib import Path
+
+from emogcn import provenance as pv
 from emogcn.config import load_config
-from emogcn.graph.build import METHODS, GraphConfig, build_graph
+from emogcn.graph.build import DONE, METHODS, GraphConfig, build_graph, graph_made_from
 from emogcn.graph.multilingual import parse_vectors_by_lang
 from emogcn.log import setup_logging
 
@@ -25,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--word-vectors", help="GloVe / word2vec / fastText text file for node features, or "
                         "aligned files per language: 'en=wiki.multi.en.vec de=wiki.multi.de.vec'")
     parser.add_argument("--method", choices=METHODS, help="overrides the config's method")
+    parser.add_argument("--check-only", action="store_true", help="exit 0 if built as asked, 3 if it must be built")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     parser.add_argument("train_data", help="training data directory (utt2emo, optional utt2va)")
     parser.add_argument("graph_dir", help="output directory")
@@ -42,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m emogcn.bin.build_graph " + " ".join(shlex.quote(a) for a in given)
     try:
         cfg = load_config(GraphConfig, args.config, overrides)
+        graph_dir = Path(args.graph_dir)
+        status = pv.check(graph_dir / DONE, graph_made_from(args.train_data, cfg), what=f"graph {graph_dir}",
+                          ways=f"use another graph tag (--graph-tag), or remove {graph_dir} to build it again")
+        if status.done:
+            print(f"{parser.prog}: graph {graph_dir} already built ({status.reason})", file=sys.stderr)
+            return 0
+        if args.check_only:
+            return 3
         build_graph(args.train_data, args.graph_dir, cfg, config_path=args.config, command=command)
     # ConfigError, DataDirError, GraphError and WordVectorError are all ValueErrors with a
     # one-line `file:line: problem` message.

@@ -8,6 +8,7 @@
     python -m emogcn.bin.datadir filter-scp [--exclude] <id-list> <in.scp>
     python -m emogcn.bin.datadir spk2utt [<utt2spk>]
     python -m emogcn.bin.datadir select-classes --classes all|four|a,b,.. [--labels conf/emotions.yaml] <data> [<folds-dir>]
+    python -m emogcn.bin.datadir confound <data>     how far speakers and emotions are confounded (also <data>/confound.txt)
 
 Each failure is one line on stderr (`file:line: problem`) and exit status 1.
 """
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("data")
     p.add_argument("folds_dir", nargs="?", help="also every fold<k>/<set> under this directory")
 
+    p = sub.add_parser("confound", help="mutual information of speaker and emotion, and class coverage per speaker")
+    p.add_argument("data")
+
     args = parser.parse_args(argv)
     setup_logging()
     try:
@@ -122,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"subset_data_dir: wrote {n} utterances to {args.dest}", file=sys.stderr)
         elif args.cmd == "select-classes":
             _select_classes(args.classes, args.labels, Path(args.data), args.folds_dir and Path(args.folds_dir))
+        elif args.cmd == "confound":
+            from emogcn.atomic import write_text
+            from emogcn.data.confound import CONFOUND_LIMIT, speaker_emotion_confound
+
+            data = Path(args.data)
+            c = speaker_emotion_confound(dd.read_map(data / "utt2spk"), dd.read_map(data / "utt2emo"))
+            verdict = (f"confounded (above {CONFOUND_LIMIT:.0%}): per-speaker normalisation is refused in training"
+                       if c.share > CONFOUND_LIMIT else "per-speaker normalisation keeps the emotion")
+            write_text(data / "confound.txt", f"{c.summary()}\n{verdict}\n")
+            print(f"{data}: {c.summary()}; {verdict}", file=sys.stderr)
         elif args.cmd == "filter-scp":
             keys = dd.read_list(args.id_list)
             with open(args.scp, encoding="utf-8") as f:

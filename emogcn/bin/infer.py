@@ -1,11 +1,14 @@
-"""Writes predictions of a trained model on a data directory (the first half of stage 5).
+"""Writes predictions of a trained model on data directories (the first half of stage 5).
 
-    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last|averaged] <exp-dir> <data-dir> <out-dir>
+    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last|averaged] <exp-dir> <data-dir> <out-dir> [<data-dir> <out-dir> ...]
 
-Without --checkpoint, the experiment's config decides (inference_checkpoint, default best).
+The model is loaded once for every (data-dir, out-dir) pair. Without --checkpoint, the
+experiment's config decides (inference_checkpoint, default best).
 
 out-dir/predictions.tsv: utt, reference, hypothesis, p_<class>..., then ref/hyp valence and
 arousal when the model predicts dimensions, then corpus and lang when the data has them.
+out-dir/.done records the model (its training marker), the checkpoint and the data it was made
+from (emogcn/provenance.py): a set already predicted from the same is not predicted again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emogcn import provenance as pv
 from emogcn.atomic import atomic_open
 from emogcn.config import ConfigError, load_config
 from emogcn.data.cmvn import Cmvn
@@ -32,11 +36,30 @@ logger = get_logger("emogcn.infer")
 DIM_NAMES = ("valence", "arousal", "dominance")
 
 
-def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, checkpoint: str | None = None) -> Path:
+def scoring_made_from(exp_dir: Path, data_dir: Path, checkpoint: str) -> dict:
+    """What one set's predictions are made from: the trained model, its checkpoint and the data."""
+    model = pv.marker_id(exp_dir / ".done")
+    if model is None:
+        raise FileNotFoundError(f"{exp_dir}/.done: no finished training")
+    return pv.made_from(options={"checkpoint": checkpoint}, inputs={"model": model, "data": pv.data_id(data_dir)})
+
+
+def infer(exp_dir: Path, sets: list[tuple[Path, Path]], gpu: int | None = None, checkpoint: str | None = None) -> list[Path]:
+    """Predicts every (data_dir, out_dir) set that is not already predicted from the same model and data."""
     cfg = load_config(TrainConfig, exp_dir / "config.yaml")
     checkpoint = checkpoint or cfg.inference_checkpoint
+    todo = []
+    for data_dir, out_dir in sets:
+        made = scoring_made_from(exp_dir, data_dir, checkpoint)
+        status = pv.check(out_dir / ".done", made, what=f"predictions {out_dir}", ways="")
+        if status.done:
+            logger.info("%s: already predicted from this model and data (%s)", out_dir, status.reason)
+        else:
+            todo.append((data_dir, out_dir, made))
+    if not todo:
+        return []
     device = select_device(gpu)
-    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=input_dim(cfg, data_dir))
+    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=input_dim(cfg, todo[0][0]))
     ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
@@ -46,6 +69,17 @@ def infer(exp_dir: Path, data_dir: Path, out_dir: Path, gpu: int | None = None, 
     cmvn = None
     if cfg.input == "frames" and cfg.cmvn == "global":  # the TRAINING statistics
         cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy", allow_pickle=False))
+    labels = (pv.read_marker(exp_dir / ".done") or {}).get("labels") or {}
+    written = []
+    for data_dir, out_dir, made in todo:
+        (out_dir / ".done").unlink(missing_ok=True)
+        path = predict_set(cfg, model, classes, data_dir, out_dir, cmvn, device)
+        pv.write_marker(out_dir / ".done", "score", made, labels={**labels, "test": out_dir.name})
+        written.append(path)
+    return written
+
+
+def predict_set(cfg: TrainConfig, model, classes: list[str], data_dir: Path, out_dir: Path, cmvn, device) -> Path:
     dataset = make_dataset(cfg, data_dir, classes, train=False, cmvn=cmvn, cache=False)
     result = predict(model, make_loader(dataset, cfg.batch_size, shuffle=False), device)
 
@@ -80,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", type=int, default=None)
     parser.add_argument("--checkpoint", default=None, choices=CHECKPOINTS)
     parser.add_argument("exp_dir", type=Path)
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("sets", nargs="+", type=Path, help="<data-dir> <out-dir> pairs")
     args = parser.parse_args(argv)
+    if len(args.sets) % 2:
+        parser.error("expected <data-dir> <out-dir> pairs after <exp-dir>")
     setup_logging()
     try:
-        infer(args.exp_dir, args.data_dir, args.out_dir, args.gpu, args.checkpoint)
+        infer(args.exp_dir, list(zip(args.sets[::2], args.sets[1::2])), args.gpu, args.checkpoint)
     except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:
         print(f"infer: error: {e}", file=sys.stderr)
         return 1

@@ -19,9 +19,11 @@ Markdown table over front-ends, backbones and variants, from the pooled results 
 (e.g. exp/*_seed?/pooled), grouped by their features, backbone, model and cmvn:
     python -m emogcn.bin.pool_scores --grid <seed-result> ...
 
-With --results a row is appended to that markdown table (date, name, UA pooled, UA folds
-mean ± std, WA, macro-F1, folds, then the --info keys as columns: model, backbone, features,
-graph, cmvn, seeds first, others alphabetically). Existing rows are never rewritten. Standard
+With --results the result's row is written into that markdown file (date, name, UA pooled, UA
+folds mean ± std, WA, macro-F1, folds, then its labels as columns: model, backbone, features,
+graph, cmvn, seeds first, others alphabetically); a result scored again replaces its own row.
+The labels come from the markers that inference wrote beside each fold's scores (what the model
+was made from), not from the command line; --info adds keys the record does not hold. Standard
 deviations are sample (ddof 1) standard deviations. Scores print in percent.
 """
 
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"UA over folds {100 * folds['mean']['UA']:.2f}"
                   + (f" ± {100 * ua_std:.2f}" if ua_std is not None else ""))
         if args.results:
-            append_results_row(args.results, results_row(metrics, args.name), info)
+            append_results_row(args.results, results_row(metrics, args.name), metrics.get("info"))
     except (ScoringError, ValueError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1

@@ -11,12 +11,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from emogcn import provenance as pv
 from emogcn.atomic import write_text
-from emogcn.config import ConfigError, load_config, to_dict
+from emogcn.config import ConfigError, load_config
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import train
+from emogcn.training.trainer import train, train_made_from
 
 logger = get_logger("emogcn.train")
 
@@ -27,27 +28,15 @@ def _bool(v: str) -> bool:
     return v == "true"
 
 
-def _finished(exp_dir: Path, cfg: TrainConfig) -> int:
-    """A finished experiment is kept when it was trained with this config, and refused otherwise:
-    a changed config must never be answered with the old results."""
-    done = load_config(TrainConfig, exp_dir / "config.yaml")
-    if to_dict(done) != to_dict(cfg):
-        changed = sorted(k for k, v in _flat(to_dict(cfg)).items() if _flat(to_dict(done)).get(k) != v)
-        raise ValueError(f"{exp_dir} was trained with another config (differs in {', '.join(changed)}); "
-                         "give the new one another experiment name, or remove it to retrain")
-    print(f"train: {exp_dir} is already trained with this config "
-          f"({(exp_dir / '.done').read_text().strip()}); remove it to retrain", file=sys.stderr)
+def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path) -> int:
+    """A finished experiment is kept when its marker records this config and these data and graph,
+    and refused otherwise: a changed config or remade inputs must never be answered with the old model."""
+    made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
+    status = pv.check(exp_dir / ".done", made, what=str(exp_dir), redo_on_new_inputs=False,
+                      ways="give the new one another experiment name (--train-tag), or remove it to retrain")
+    print(f"train: {exp_dir} is already trained with this config and data ({status.reason}); "
+          "remove it to retrain", file=sys.stderr)
     return 0
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v and k != "backbone_options":
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
                            args.epochs, cfg.average_last, args.epochs)
             cfg.average_last = args.epochs
         if (args.exp_dir / ".done").is_file():
-            return _finished(args.exp_dir, cfg)
+            return _finished(args.exp_dir, cfg, args.train_dir, args.dev_dir, args.graph_dir)
         args.exp_dir.mkdir(parents=True, exist_ok=True)
         write_text(args.exp_dir / "command.txt",
                    "python -m emogcn.bin.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
         train(cfg, args.train_dir, args.dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu, resume=args.resume,
               stop_after_epoch=args.stop_after_epoch)
-    except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:
+    except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:  # ProvenanceError is a ValueError
         print(f"train: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -19,6 +19,7 @@ propagation.{npy,txt}, node_features.npy, graph.yaml, and `.done`, written last.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from emogcn import provenance as pv
 from emogcn.atomic import atomic_open, write_text
-from emogcn.config import ConfigError, to_dict
+from emogcn.config import ConfigError, read_yaml, to_dict
 from emogcn.data.datadir import ValidateOptions, read_map, validate_data_dir
 from emogcn.data.labels import load_label_config
 from emogcn.graph.adjacency import (
@@ -165,6 +167,37 @@ def read_valence_arousal(path: Path, utts: list[str], fill=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Building
 
+# The files of a training directory that a graph reads: its inputs, named by their content.
+LABEL_FILES = ("utt2emo", "utt2va", "utt2lang")
+
+
+def _file_stamp(path: str | None) -> str | None:
+    """A large input file (word vectors) named by path, size and modification time, as make does."""
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        return f"{path} (missing)"
+    st = p.stat()
+    return f"{p.resolve()} {st.st_size} {st.st_mtime_ns}"
+
+
+def graph_made_from(train_dir: str | Path, cfg: GraphConfig) -> dict:
+    """What a graph is made from: its config, the label map and label words it reads, the word-vector
+    files, and the content of the training directory's label files."""
+    train_dir = Path(train_dir)
+    configs: dict[str, Any] = {"graph": to_dict(cfg), "labels": read_yaml(_labels_path(cfg.labels))}
+    if cfg.word_vectors_by_lang:
+        configs["label_words"] = read_yaml(_labels_path(cfg.label_words))
+    options = {"word_vectors": _file_stamp(cfg.word_vectors)}
+    for lang, path in sorted((cfg.word_vectors_by_lang or {}).items()):
+        options[f"word_vectors_{lang}"] = _file_stamp(path)
+    digest = hashlib.sha1()
+    for name in LABEL_FILES:
+        if (train_dir / name).is_file():
+            digest.update(name.encode() + b"\0" + (train_dir / name).read_bytes())
+    return pv.made_from(configs, options, {"train_labels": "sha1:" + digest.hexdigest()[:12]})
+
 
 def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
                 config_path: str | Path | None = None, command: str | None = None) -> Graph:
@@ -181,6 +214,7 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
         raise ConfigError(f"{where}: p must be in [0, 1], got {cfg.p}")
 
     num_utts = validate_data_dir(train_dir, ValidateOptions(need_media=False))
+    made = graph_made_from(train_dir, cfg)
     utt2emo = read_map(train_dir / "utt2emo")
     utts = list(utt2emo)
     classes = resolve_classes(utt2emo, cfg, where)
@@ -290,13 +324,14 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
         "command": command,
     }
     graph = Graph(classes, nodes, propagation.astype(np.float32), features.astype(np.float32), meta)
-    write_graph(graph_dir, graph, correlation, adjacency, propagation)
+    write_graph(graph_dir, graph, correlation, adjacency, propagation, made)
     return graph
 
 
 def write_graph(graph_dir: Path, graph: Graph, correlation: np.ndarray, adjacency: np.ndarray,
-                propagation: np.ndarray) -> None:
-    """Writes every output atomically; `.done` goes last, so a killed run leaves no marker."""
+                propagation: np.ndarray, made: dict | None = None) -> None:
+    """Writes every output atomically; `.done`, the record of what the graph was made from
+    (emogcn/provenance.py), goes last, so a killed run leaves no marker."""
     graph_dir.mkdir(parents=True, exist_ok=True)
     (graph_dir / DONE).unlink(missing_ok=True)
     write_text(graph_dir / "classes.txt", "".join(f"{c}\n" for c in graph.classes))
@@ -306,7 +341,8 @@ def write_graph(graph_dir: Path, graph: Graph, correlation: np.ndarray, adjacenc
         _save_txt(graph_dir / f"{name}.txt", matrix, graph.nodes)
     _save_npy(graph_dir / "node_features.npy", graph.node_features)
     write_text(graph_dir / "graph.yaml", yaml.safe_dump(graph.meta, sort_keys=False, allow_unicode=True))
-    write_text(graph_dir / DONE, "")
+    pv.write_marker(graph_dir / DONE, "graph", made or pv.made_from(), labels={"graph": graph.meta["method"]},
+                    method=graph.meta["method"], num_edges=graph.meta["num_edges"])
     logger.info("wrote graph (%d nodes, %d edges) to %s", len(graph.nodes), graph.meta["num_edges"], graph_dir)
 
 

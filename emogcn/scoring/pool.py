@@ -3,7 +3,10 @@
 - pool_folds: concatenates the predictions of cross-validation folds (each utterance is tested
   in exactly one fold) and scores the pool; adds mean and sample standard deviation over folds.
 - summarize_runs: mean and standard deviation over runs (seeds) of their pooled metrics.json.
-- append_results_row: one markdown row per result, appended to a RESULTS.md.
+- recorded_labels: what produced a fold's scores (front-end, backbone, normalisation, graph, seed),
+  from the marker inference wrote beside them (emogcn/provenance.py), never from the command line.
+- append_results_row: one markdown row per result in a RESULTS.md; a result scored again replaces
+  its own row.
 - format_table: a compact text table of several metrics.json, for the end of a recipe.
 """
 
@@ -17,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from emogcn import provenance as pv
 from emogcn.atomic import write_text
 from emogcn.scoring.metrics import headline, mean_std
 from emogcn.scoring.report import (Predictions, ScoringError, read_classes, read_metrics, read_predictions,
@@ -75,13 +79,50 @@ def _spread(per_item: list[dict]) -> dict:
     return {"mean": mean, "std": std, "n": len(per_item)}
 
 
+# A scores marker's labels that describe the model, as RESULTS.md columns (seed -> seeds).
+LABEL_COLUMNS = {"model": "model", "backbone": "backbone", "features": "features", "graph": "graph",
+                 "cmvn": "cmvn", "dev": "dev", "seed": "seeds"}
+
+
+def recorded_labels(score_dirs: Sequence[str | Path]) -> dict[str, str]:
+    """The labels that the models of every score directory share (their `.done` markers); a key on
+    which two folds disagree is an error, since one RESULTS.md row must describe one system."""
+    labels: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for d in score_dirs:
+        record = pv.read_marker(Path(d) / ".done") or {}
+        for key, column in LABEL_COLUMNS.items():
+            if key not in (record.get("labels") or {}):
+                continue
+            value = str(record["labels"][key])
+            if column in labels and labels[column] != value:
+                raise ScoringError(f"{d}: {key} '{value}' differs from '{labels[column]}' of {where[column]}: "
+                                   "folds of one result must come from one system")
+            labels.setdefault(column, value)
+            where.setdefault(column, str(d))
+    return labels
+
+
+def merge_info(recorded: dict[str, str], given: dict[str, str] | None, where: str) -> dict[str, str]:
+    """Recorded labels, plus the keys given on the command line that the record does not hold; a
+    given key that contradicts the record is an error."""
+    info = dict(recorded)
+    for key, value in (given or {}).items():
+        if key in recorded and recorded[key] != value:
+            raise ScoringError(f"{where}: --info {key}={value}, but the scores were made with {key}={recorded[key]}")
+        info[key] = value
+    return info
+
+
 def pool_folds(fold_dirs: Sequence[str | Path], out_dir: str | Path, name: str,
                classes_file: str | Path | None = None, info: dict[str, str] | None = None) -> dict:
     """Pools <fold>/predictions.tsv of every fold into out_dir (predictions.tsv and the report).
 
     metrics.json holds the pooled metrics plus `folds: {mean, std, n, per_fold}` (UA, WA,
-    macro_f1 and ccc_<dim> of each fold scored on its own; std is the sample std, None for 1 fold).
+    macro_f1 and ccc_<dim> of each fold scored on its own; std is the sample std, None for 1 fold),
+    and `info`: the labels recorded with the folds' scores (recorded_labels) and the given info.
     """
+    info = merge_info(recorded_labels(fold_dirs), info, str(out_dir))
     classes = read_classes(classes_file) if classes_file else None
     parts, per_fold = [], []
     for fold_dir in fold_dirs:
@@ -125,8 +166,18 @@ def summarize_runs(metric_files: Sequence[str | Path]) -> dict:
 def summarize_seeds(metric_files: Sequence[str | Path], out_dir: str | Path, name: str,
                     info: dict[str, str] | None = None) -> dict:
     """Writes out_dir/metrics.json for several seeds: the mean of each headline metric at the
-    top level (so tables read it like any result) and `seeds: {mean, std, n, per_run}`."""
+    top level (so tables read it like any result) and `seeds: {mean, std, n, per_run}`. Its info
+    is what every run's info shares, with their seeds listed."""
     summary = summarize_runs(metric_files)
+    infos = [read_metrics(path).get("info") or {} for path in metric_files]
+    shared = {k: v for k, v in infos[0].items() if k != "seeds" and all(i.get(k) == v for i in infos)}
+    differing = sorted({k for i in infos for k in i if k != "seeds"} - set(shared))
+    if differing:
+        raise ScoringError(f"{metric_files[0]}: the runs differ in {', '.join(differing)}, not only in the seed")
+    seeds = [i["seeds"] for i in infos if "seeds" in i]
+    if seeds:
+        shared["seeds"] = ",".join(seeds)
+    info = merge_info(shared, info, str(out_dir))
     metrics: dict = {"name": name}
     if info:
         metrics["info"] = dict(info)
@@ -210,12 +261,14 @@ def _split_md_row(line: str) -> list[str] | None:
 
 
 def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[str, str] | None = None) -> str:
-    """Appends one row to the markdown table at the end of results_md and returns the row text.
+    """Writes one result's row into the markdown tables of results_md and returns the row text.
 
-    Existing text is never changed: the new file is the old bytes plus new lines, written to a
-    temporary name and renamed, under a lock so that concurrent appends do not lose rows. A new
-    file gets a header. When the last table's columns lack one of this row's info keys, a new
-    table (blank line, header) starts below; info keys the row lacks show as '-'.
+    A row whose name is already in a table replaces it there (a result scored again; other rows
+    of that name, left by an older emogcn, are removed); a new one is appended to the table that
+    ends the file, or to a new table (blank line, header) when that one's columns lack one of
+    its info keys; info keys the row lacks show as '-'. Other text is never changed. The file is
+    rewritten under a temporary name and renamed, under a lock so that concurrent writers do not
+    lose rows. A new file gets a header.
     """
     results_md = Path(results_md)
     info = dict(info or {})
@@ -223,6 +276,7 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
         if key in BASE_COLUMNS:
             raise ScoringError(f"--info key '{key}' clashes with a RESULTS.md base column")
     results_md.parent.mkdir(parents=True, exist_ok=True)
+    cells = {**row, **info}
     # Lock the directory (no lock file left behind) for the read-modify-rename.
     dir_fd = os.open(results_md.parent, os.O_RDONLY)
     try:
@@ -230,6 +284,20 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
         old = results_md.read_text(encoding="utf-8") if results_md.exists() else ""
         if old and not old.endswith("\n"):
             old += "\n"
+        lines = old.splitlines(keepends=True)
+        own = _rows_named(lines, row["name"])
+        replaced = None
+        for index, header in own:
+            if replaced is None and header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS) \
+                    and set(info) <= set(header[len(BASE_COLUMNS):]):
+                replaced = _md_row([cells.get(c, "-") for c in header])
+                lines[index] = replaced
+            else:
+                lines[index] = ""
+        if replaced is not None:
+            write_text(results_md, "".join(lines))
+            return replaced
+        old = "".join(lines)
         header = _last_table_header(old)
         if header is not None and header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS) \
                 and set(info) <= set(header[len(BASE_COLUMNS):]):
@@ -237,12 +305,25 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
         else:
             columns = list(BASE_COLUMNS) + info_columns(list(info))
             add = ("\n" if old else "") + _md_row(columns) + "|" + "|".join("---" for _ in columns) + "|\n"
-        cells = {**row, **info}
         line = _md_row([cells.get(c, "-") for c in columns])
         write_text(results_md, old + add + line)
     finally:
         os.close(dir_fd)  # also releases the lock
     return line
+
+
+def _rows_named(lines: list[str], name: str) -> list[tuple[int, list[str]]]:
+    """(line index, its table's header cells) of every table row whose name cell is `name`."""
+    found, header = [], None
+    for i, line in enumerate(lines):
+        cells = _split_md_row(line)
+        if cells is None:
+            header = None
+        elif header is None:
+            header = cells
+        elif len(cells) > 1 and header[:2] == list(BASE_COLUMNS[:2]) and cells[1] == _cell(name):
+            found.append((i, header))
+    return found
 
 
 def _last_table_header(text: str) -> list[str] | None:

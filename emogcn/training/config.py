@@ -57,6 +57,9 @@ class TrainConfig:
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)
     class_weighting: bool = True  # cross-entropy weighted by min_count / class_count
     cmvn: str = "speaker"  # speaker | global | none
+    # speaker: refused when the speaker explains more than this share of the label entropy in the
+    # training set (emogcn/data/confound.py); 1.0 trains so anyway
+    cmvn_confound_limit: float = 0.2
     seed: int = 0
     select_metric: str = "ua"  # dev metric that picks the best checkpoint: ua | wa | loss
     average_last: int = 0  # > 0: also write checkpoints/averaged.pt, the mean weights of the last N epochs

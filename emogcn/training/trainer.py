@@ -20,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emogcn import provenance as pv
 from emogcn.atomic import atomic_path, write_text
 from emogcn.config import dump_config, to_dict
 from emogcn.data.cmvn import Cmvn, load_global_stats
+from emogcn.data.confound import check_speaker_cmvn, speaker_emotion_confound
+from emogcn.data.datadir import read_map
 from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
@@ -210,6 +213,21 @@ def _write_history(history: list[dict], path: Path) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
+def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path) -> dict:
+    """What a model is made from: its resolved config and the ids of its data and graph."""
+    graph = pv.marker_id(Path(graph_dir) / ".done")
+    return pv.made_from({"train": to_dict(cfg)}, {}, {"train": pv.data_id(train_dir), "dev": pv.data_id(dev_dir),
+                                                      "graph": graph or "none"})
+
+
+def train_labels(cfg: TrainConfig, train_dir: Path, graph_dir: Path) -> dict:
+    """What results tables call a model: variant, backbone, front-end, normalisation, graph, seed."""
+    graph = (pv.read_marker(Path(graph_dir) / ".done") or {}).get("labels") or {}
+    return {"model": cfg.model.variant, "backbone": cfg.model.backbone,
+            "features": pv.data_labels(train_dir).get("features", "-"), "cmvn": cfg.cmvn,
+            "graph": graph.get("graph", "-"), "seed": cfg.seed}
+
+
 def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp_dir: Path,
           gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None) -> dict:
     """Trains into exp_dir and returns the best epoch's dev metrics.
@@ -217,11 +235,15 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
     stop_after_epoch ends the run early (as if interrupted) without writing .done; tests use it.
     """
     check_config(cfg)
+    made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = exp_dir / "checkpoints"
     device = select_device(gpu)
     torch.manual_seed(cfg.seed)
 
+    if cfg.input == "frames" and cfg.cmvn == "speaker":
+        check_speaker_cmvn(speaker_emotion_confound(read_map(train_dir / "utt2spk"), read_map(train_dir / "utt2emo")),
+                           str(train_dir), cfg.cmvn_confound_limit)
     model, classes = build_experiment_model(cfg, graph_dir, input_dim=input_dim(cfg, train_dir))
     train_set = make_dataset(cfg, train_dir, classes, train=True, global_from=train_dir)
     dev_set = make_dataset(cfg, dev_dir, classes, train=False, global_from=train_dir)
@@ -250,6 +272,10 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         state = load_checkpoint(last, map_location=device)
         if state["config"] != to_dict(cfg):
             raise ValueError(f"{last}: was trained with another config; use a new exp dir or --resume false")
+        if state.get("made_from", made) != made:
+            changed = pv.differences(state["made_from"].get("inputs", {}), made["inputs"])
+            raise ValueError(f"{last}: was trained on data or a graph that have been remade since "
+                             f"({'; '.join(changed)}); use a new exp dir or --resume false")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
@@ -299,7 +325,8 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
                                                    "config": to_dict(cfg), "classes": classes})
         save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                               "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg)})
+                               "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg),
+                               "made_from": made})
         if epoch > cfg.epochs - cfg.average_last:  # one of the epochs to average at the end
             save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", {"model": model.state_dict(), "epoch": epoch})
         _write_history(history, exp_dir / "history.tsv")
@@ -326,15 +353,13 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
     if writer is not None:
         writer.close()
     logger.info("best epoch %d: dev UA %.2f%%", best["epoch"], 100 * best.get("dev_ua", 0.0))
-    write_text(exp_dir / ".done", f"best_epoch {best['epoch']}\n")
+    pv.write_marker(exp_dir / ".done", "train", made, train_labels(cfg, train_dir, graph_dir), best_epoch=best["epoch"])
     return best
 
 
 def feature_dim(data_dir: Path) -> int:
     """The feature dimension of a data directory (from its first feats.scp entry)."""
     import kaldiio
-
-    from emogcn.data.datadir import read_map
 
     first = next(iter(read_map(data_dir / "feats.scp").values()))
     return int(kaldiio.load_mat(first).shape[1])

@@ -7,14 +7,16 @@ drops pass --max-fail-fraction) or KEPT (the audio is usable: converted, resampl
 
 from __future__ import annotations
 
-import subprocess
+import shutil
 
+import kaldiio
 import numpy as np
 import pytest
 import soundfile as sf
 
 from conftest import recipe_dir, run_sh  # noqa: F401  (recipe_dir is a fixture)
 from emogcn.data import datadir as dd
+from killing import kill_inside
 
 RATE = 16000
 
@@ -117,24 +119,18 @@ def test_too_many_drops_fail_the_stage_and_name_them(recipe_dir):
 
 def test_sigkill_during_extraction_then_rerun_completes(recipe_dir):
     data = _data_dir(recipe_dir / "in", [])
-    proc = subprocess.Popen(["bash", "-c", f"exec steps/make_feats.sh --nj 2 {data} exp/log feats"],
-                            cwd=recipe_dir, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=2.5)
-    except subprocess.TimeoutExpired:
-        pass
-    import os
-    import signal
+    cmd = f"steps/make_feats.sh --nj 2 {data} exp/log feats"
+    logs = recipe_dir / "exp/log"
 
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    def after():
         assert not (data / "feats.scp").exists()  # a killed stage publishes nothing
-    run_sh(f"steps/make_feats.sh --nj 2 {data} exp/log feats", recipe_dir)
+
+    landed = kill_inside(cmd, recipe_dir, started=lambda: any(logs.glob("make_feats.*.log")),
+                         finished=(data / "feats.scp").exists, wanted=3, after=after,
+                         before=lambda: shutil.rmtree(logs, ignore_errors=True), delays=(0.0, 0.3, 0.8, 1.5))
+    assert len(landed) == 3
+    run_sh(cmd, recipe_dir)
     feats = dd.read_map(data / "feats.scp")
     assert len(feats) == GOOD
-    import kaldiio
-
     for utt, entry in feats.items():
         assert np.isfinite(kaldiio.load_mat(entry)).all(), utt

@@ -1,0 +1,45 @@
+# Sourced by every steps/*.sh after its option defaults (and by the recipes' drivers): the
+# environment (path.sh), log/die helpers, stage markers with their provenance, and the recipe lock.
+#   . "$(dirname "$0")/lib.sh"   (or `. steps/lib.sh` from a recipe directory)
+
+# The environment of the checkout this file is in, wherever the caller runs.
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../path.sh"
+
+# log MESSAGE: time, script and line, as icefall's recipes print them.
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
+# die MESSAGE: one line on stderr, exit 1.
+die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+
+# stage_done MARKER WHAT ARGS...: 0 when MARKER records the same configs, options and inputs (the
+# stage is skipped, and says so), 1 when the stage must run (absent, or its inputs were remade);
+# a marker with other settings ends the script with one line naming what differs and how on.
+# ARGS are those of `python -m emogcn.bin.stage check` (--config NAME=PATH, --option K=V,
+# --input NAME=MARKER, --data NAME=DIR, --ways TEXT, --refuse-new-inputs).
+stage_done() {
+  local marker=$1 what=$2 rc=0
+  shift 2
+  python -m emogcn.bin.stage check --what "$what" "$@" "$marker" || rc=$?
+  case $rc in
+    0) return 0 ;;
+    3) return 1 ;;
+    *) exit 1 ;;
+  esac
+}
+
+# lock_recipe_dir: one writer per recipe directory. A second run started there while one is
+# running exits at once, naming it; nested drivers of the same run (run_corpus.sh inside the
+# multilingual recipe, background trainings) inherit the lock.
+lock_recipe_dir() {
+  local here lockfile
+  here=$(pwd -P)
+  [ "${EMOGCN_LOCKED_DIR:-}" != "$here" ] || return 0
+  lockfile=$here/.emogcn.lock
+  exec 201>>"$lockfile"
+  if ! flock -n 201; then
+    echo "${0##*/}: another run is writing in $here ($(cat "$lockfile" 2>/dev/null || echo '?')):" \
+      "wait for it to end, or run in another recipe directory" >&2
+    exit 1
+  fi
+  echo "pid $$, started $(date '+%Y-%m-%d %H:%M:%S'), ${0##*/}" > "$lockfile"
+  export EMOGCN_LOCKED_DIR=$here
+}

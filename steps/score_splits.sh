@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Stage 5 of a recipe: predictions and scores of every variant x seed x split on the split's test
+# sets: those listed in <data-root>/<split>/tests (the multilingual splits), else `test`. One
+# inference process per model scores all its test sets (steps/infer.sh); a test set whose
+# predictions were made from the same model and data is not predicted again.
+#
+#   model   <exp-root>/<variant>[_<tag>]_seed<seed>/<split>
+#   scores  <model>/scores/<test-set>/{predictions.tsv,metrics.json,confusion.*}
+#
+# Usage: steps/score_splits.sh [options] <data-root> <exp-root> <split>...
+set -euo pipefail
+
+cmd=utils/run.pl
+gpu=auto
+seeds="0"
+variants="single_task multi_task emotion_gcn"
+tag=
+help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] <data-root> <exp-root> <split>..."
+
+. "$(dirname "$0")/lib.sh"
+. utils/parse_options.sh
+
+[ $# -ge 3 ] || { echo "$help_message" >&2; exit 1; }
+data_root=$1; exp_root=$2
+shift 2
+
+for seed in $seeds; do
+  for variant in $variants; do
+    for split in "$@"; do
+      e=$exp_root/$variant${tag:+_$tag}_seed$seed/$split
+      tests=test
+      [ ! -f "$data_root/$split/tests" ] || tests=$(cat "$data_root/$split/tests")
+      sets=()
+      for t in $tests; do sets+=("$data_root/$split/$t" "$t"); done
+      steps/infer.sh --cmd "$cmd" --gpu "$gpu" "$e" "${sets[@]}"
+      for t in $tests; do steps/score.sh "$e" "$t"; done
+    done
+  done
+done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Stage 4 of a recipe: trains every variant x seed x split, --train-nj at a time (steps/train.sh
+# each: finished experiments are kept when trained with the same config and data, interrupted
+# ones resume). Shared by the corpus recipes (splits fold<k>) and the multilingual one.
+#
+#   data   <data-root>/<split>/{<train-set>,dev}
+#   graph  <graph-root>/<split>
+#   exp    <exp-root>/<variant>[_<tag>]_seed<seed>/<split>, config <config-prefix><variant>.yaml
+#
+# Usage: steps/train_splits.sh [options] <config-prefix> <data-root> <graph-root> <exp-root> <split>...
+#   e.g. steps/train_splits.sh --seeds "0 1" --tag ecapa conf/train_ecapa_ data/folds exp/graph_auto exp fold1 fold2
+set -euo pipefail
+
+cmd=utils/run.pl
+gpu=auto
+seeds="0"
+variants="single_task multi_task emotion_gcn"
+tag=
+train_set=train
+train_nj=1        # trainings at once (CPU: up to the core count, each on one thread)
+epochs=
+cmvn=
+help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] [--train-set train]
+       [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config-prefix> <data-root> <graph-root> <exp-root> <split>..."
+
+. "$(dirname "$0")/lib.sh"
+. utils/parse_options.sh
+
+[ $# -ge 5 ] || { echo "$help_message" >&2; exit 1; }
+prefix=$1; data_root=$2; graph_root=$3; exp_root=$4
+shift 4
+case "$train_nj" in ''|*[!0-9]*|0) die "--train-nj must be a positive integer, not '$train_nj'" ;; esac
+for variant in $variants; do
+  [ -f "$prefix$variant.yaml" ] || die "no training config $prefix$variant.yaml for variant $variant"
+done
+
+threads=0
+[ "$train_nj" -le 1 ] || threads=1
+running=0
+failed=0
+for seed in $seeds; do
+  for variant in $variants; do
+    for split in "$@"; do
+      steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" \
+        ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$prefix$variant.yaml" \
+        "$data_root/$split/$train_set" "$data_root/$split/dev" "$graph_root/$split" \
+        "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &
+      running=$((running + 1))
+      if [ "$running" -ge "$train_nj" ]; then
+        wait -n || failed=$((failed + 1))
+        running=$((running - 1))
+      fi
+    done
+  done
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=$((failed + 1))
+  running=$((running - 1))
+done
+[ "$failed" -eq 0 ] || die "$failed training run(s) failed; see the messages above"
