@@ -5,7 +5,9 @@
 
 Greek, five actors, five emotions. The FILE NAME holds the emotion letter and utterance number,
 with the speaker in parentheses after a space: 'a01 (3).wav' = anger, utterance 01, speaker 3.
-The emotion folders (anger, disgust, ...) are ignored. Speakers aesdd-01 ..; utterance id
+The emotion folders (anger, disgust, fear, happiness, sadness) name the emotion too: a letter
+that is not one of a d f h s takes it from the folder, reported; a folder that names another
+emotion than the letter is a conflict: skipped and reported. Speakers aesdd-01 ..; utterance id
 aesdd-03-a01. Sex is not encoded. Language el. (wav.scp holds the path with its space:
 a wav.scp value is the rest of the line.)
 
@@ -18,23 +20,34 @@ import re
 import sys
 from pathlib import Path
 
-from emogcn.data.corpus import CorpusData, LabelMap, Skips, argument_parser, find_audio, run, write_folds
+from emogcn.data.corpus import (CorpusData, FolderCodes, LabelMap, Skips, argument_parser, find_audio, name_or_folder,
+                                run, write_folds)
 
 CORPUS = "aesdd"
 PROG = f"prepare_{CORPUS}"
 NAME = re.compile(r"^(?P<emo>[a-z])(?P<num>\d+)\s*\((?P<spk>\d+)\)$", re.I)
+# Emotion folder -> the letter of conf/emotions.yaml corpora.aesdd.
+FOLDER_CODE = {"anger": "a", "disgust": "d", "fear": "f", "happiness": "h", "sadness": "s"}
 
 
 def prepare_aesdd(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
     skips = Skips(PROG)
-    data = CorpusData(CORPUS, LabelMap(labels_yaml, CORPUS, ignore_case=True), skips)
+    labels = LabelMap(labels_yaml, CORPUS, ignore_case=True)
+    data = CorpusData(CORPUS, labels, skips)
+    emotion_folders = FolderCodes("emotion", aliases={w: c for w, c in FOLDER_CODE.items() if labels.get(c)})
     for wav in find_audio(root, skips):
         m = NAME.match(wav.stem)
         if not m:
             skips.add(wav, "name does not parse", "expected '<emotion letter><utterance> (<speaker>)'")
             continue
+        emotion = name_or_folder(wav, root, emotion_folders, name_code=m["emo"] if labels.get(m["emo"]) else None,
+                                 name_text=m["emo"], skips=skips,
+                                 unknown=("emotion code not in the label map", labels.unknown_reason(m["emo"])))
+        if emotion is None:
+            continue
         spk = f"{CORPUS}-{int(m['spk']):02d}"
-        data.add(utt=f"{spk}-{m['emo'].lower()}{m['num']}", spk=spk, path=wav, code=m["emo"], lang="el")
+        data.add(utt=f"{spk}-{emotion.code.lower()}{m['num']}", spk=spk, path=wav, code=emotion.code, lang="el",
+                 from_folder=(emotion.note,))
     data.write(out)
     return data
 

@@ -9,6 +9,10 @@ repetition 01, actor 01. Speakers ravdess-01 .. ravdess-24; odd actors are male,
 Utterance id ravdess-<actor>-<emotion>-<intensity>-<statement>-<repetition>. Language en.
 Emotion 02 (calm) is kept as the shared class `calm`.
 
+The actor folders (Actor_01/ ..) name the speaker too. The name comes first; where its actor is
+not one of 01-24, an actor folder supplies it (reported); an actor folder that names another
+actor than the name is a conflict, and the file is skipped and reported.
+
 Skipped, each reported: song files (vocal channel 02: the song subset, another corpus in all
 but name, often unpacked into the same folder) and files of a modality other than 03.
 
@@ -24,17 +28,22 @@ import re
 import sys
 from pathlib import Path
 
-from emogcn.data.corpus import CorpusData, LabelMap, Skips, argument_parser, find_audio, run, write_folds
+from emogcn.data.corpus import (CorpusData, FolderCodes, LabelMap, Skips, argument_parser, find_audio, name_or_folder,
+                                run, write_folds)
 
 CORPUS = "ravdess"
 PROG = f"prepare_{CORPUS}"
 NAME = re.compile(r"^(?P<modality>\d{2})-(?P<channel>\d{2})-(?P<emo>\d{2})-(?P<intensity>\d{2})-"
                   r"(?P<statement>\d{2})-(?P<rep>\d{2})-(?P<actor>\d{2})$")
+ACTORS = tuple(f"{n:02d}" for n in range(1, 25))
+# Only 'Actor_01' names actor 01: the bare numbers of Audio_Speech_Actors_01-24 name nobody.
+ACTOR_FOLDERS = {f"actor_{a}": a for a in ACTORS}
 
 
 def prepare_ravdess(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
     skips = Skips(PROG)
     data = CorpusData(CORPUS, LabelMap(labels_yaml, CORPUS), skips)
+    actor_folders = FolderCodes("speaker", aliases=ACTOR_FOLDERS)
     for wav in find_audio(root, skips):
         m = NAME.match(wav.stem)
         if not m:
@@ -50,9 +59,14 @@ def prepare_ravdess(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
         if m["modality"] != "03":
             skips.add(wav, "modality is not 03 (audio-only)", f"modality {m['modality']}")
             continue
-        spk = f"{CORPUS}-{m['actor']}"
+        actor = name_or_folder(wav, root, actor_folders, name_code=m["actor"] if m["actor"] in ACTORS else None,
+                               name_text=m["actor"], skips=skips,
+                               unknown=("unknown actor", f"actor {m['actor']}, not 01-24, and no Actor_<nn> folder"))
+        if actor is None:
+            continue
+        spk = f"{CORPUS}-{actor.code}"
         data.add(utt=f"{spk}-{m['emo']}-{m['intensity']}-{m['statement']}-{m['rep']}", spk=spk, path=wav,
-                 code=m["emo"], lang="en", gender="m" if int(m["actor"]) % 2 else "f")
+                 code=m["emo"], lang="en", gender="m" if int(actor.code) % 2 else "f", from_folder=(actor.note,))
     data.write(out)
     return data
 

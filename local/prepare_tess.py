@@ -5,10 +5,16 @@
 
 Two actresses, OAF (older) and YAF (younger), each say 200 target words ("Say the word _") in
 seven emotions. Everything is in the FILE NAME: OAF_back_angry.wav = speaker OAF, word back,
-emotion angry; ps is pleasant surprise (shared class `surprise`). Folder names and their case
-vary between releases (OAF_Fear, YAF_pleasant_surprised, ...) and some copies nest the whole
-set twice: the folders are ignored and a second copy of a file is reported as a duplicate.
-Speakers tess-oaf and tess-yaf, both female; utterance id tess-oaf-back-angry. Language en.
+emotion angry; ps is pleasant surprise (shared class `surprise`). Speakers tess-oaf and
+tess-yaf, both female; utterance id tess-oaf-back-angry. Language en.
+
+The folders name speaker and emotion too, in a case that varies between releases (OAF_angry,
+OAF_Fear, OAF_Pleasant_surprise, YAF_pleasant_surprised, ...). The name comes first; the
+folders serve where its speaker or emotion is not a known one: the release holds
+OAF_neutral/OA_bite_neutral.wav, taken as OAF's 'bite' in neutral (and reported so), which
+makes the 2800 files. A folder that names another speaker or emotion than the name is a
+conflict: the file is skipped and reported. Some copies nest the whole set twice: a second copy
+of a file is reported as a duplicate.
 
 Folds (--folds-dir): with two speakers, make_folds' speaker-independent folds (train, dev and
 test speakers all different) are impossible. TESS gets two folds instead, each testing on one
@@ -23,27 +29,46 @@ import re
 import sys
 from pathlib import Path
 
-from emogcn.data.corpus import (CorpusData, CorpusError, LabelMap, Skips, clear_folds, argument_parser, find_audio,
-                                run, say, write_fold_sets)
+from emogcn.data.corpus import (CorpusData, CorpusError, FolderCodes, LabelMap, Skips, clear_folds, argument_parser,
+                                find_audio, name_or_folder, run, say, write_fold_sets)
 from emogcn.data.datadir import read_map
 
 CORPUS = "tess"
 PROG = f"prepare_{CORPUS}"
-NAME = re.compile(r"^(?P<spk>OAF|YAF)_(?P<word>[A-Za-z]+)_(?P<emo>[A-Za-z]+)$", re.I)
+# Any speaker field parses, so that a typo in it (OA_bite_neutral) can be mended from the folder.
+NAME = re.compile(r"^(?P<spk>[A-Za-z]+)_(?P<word>[A-Za-z]+)_(?P<emo>[A-Za-z]+)$")
+SPEAKERS = ("OAF", "YAF")
+# Emotion folders that do not spell the name's code.
+EMOTION_FOLDER_ALIASES = {"pleasant_surprise": "ps", "pleasant_surprised": "ps"}
 DEV_WORD_EVERY = 10
 
 
 def prepare_tess(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
     skips = Skips(PROG)
-    data = CorpusData(CORPUS, LabelMap(labels_yaml, CORPUS, ignore_case=True), skips)
+    labels = LabelMap(labels_yaml, CORPUS, ignore_case=True)
+    data = CorpusData(CORPUS, labels, skips)
+    speaker_folders = FolderCodes("speaker", SPEAKERS)
+    emotion_folders = FolderCodes("emotion", labels.codes,
+                                  {w: c for w, c in EMOTION_FOLDER_ALIASES.items() if labels.get(c)})
     for wav in find_audio(root, skips):
         m = NAME.match(wav.stem)
         if not m:
             skips.add(wav, "name does not parse", "expected <OAF|YAF>_<word>_<emotion>")
             continue
-        spk = f"{CORPUS}-{m['spk'].lower()}"
-        data.add(utt=f"{spk}-{m['word'].lower()}-{m['emo'].lower()}", spk=spk, path=wav, code=m["emo"], lang="en",
-                 gender="f")
+        name_spk = m["spk"].upper()
+        speaker = name_or_folder(wav, root, speaker_folders, name_code=name_spk if name_spk in SPEAKERS else None,
+                                 name_text=m["spk"], skips=skips,
+                                 unknown=("unknown speaker", f"'{m['spk']}', and no folder names OAF or YAF"))
+        if speaker is None:
+            continue
+        emotion = name_or_folder(wav, root, emotion_folders, name_code=m["emo"] if labels.get(m["emo"]) else None,
+                                 name_text=m["emo"], skips=skips,
+                                 unknown=("emotion code not in the label map", labels.unknown_reason(m["emo"])))
+        if emotion is None:
+            continue
+        spk = f"{CORPUS}-{speaker.code.lower()}"
+        data.add(utt=f"{spk}-{m['word'].lower()}-{emotion.code.lower()}", spk=spk, path=wav, code=emotion.code,
+                 lang="en", gender="f", from_folder=(speaker.note, emotion.note))
     data.write(out)
     return data
 

@@ -97,9 +97,11 @@ def maps(data: Path) -> dict[str, dict[str, str]]:
 
 def check(corpus: str, out: Path, err: str, *, classes: dict[str, int], speakers: dict[str, int],
           langs: dict[str, int], genders: dict[str, str] | None, skipped: list[str],
-          listed: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
-    """What every data directory must be; `skipped` are file names that must be reported, and
-    `listed` maps utterance ids to the file names that must be in wav.scp (AIFF, stereo, ...)."""
+          listed: dict[str, str] | None = None, from_folder: list[str] = ()) -> dict[str, dict[str, str]]:
+    """What every data directory must be; `skipped` are file names that must be reported,
+    `listed` maps utterance ids to the file names that must be in wav.scp (AIFF, stereo, ...),
+    and `from_folder` are the file names whose speaker or emotion must be reported as taken
+    from the folder (and no other)."""
     n = sum(classes.values())
     assert validate_data_dir(out, ValidateOptions(need_media=True, labels=load_label_set(LABELS))) == n
     m = maps(out)
@@ -124,6 +126,14 @@ def check(corpus: str, out: Path, err: str, *, classes: dict[str, int], speakers
     if skipped:
         assert f"skipped {len(skipped)} audio file(s) in all" in err
     assert f"{n} utterances, {len(speakers)} speakers, {len(skipped)} audio file(s) skipped" in err
+    note_lines = [line for line in err.splitlines() if f"prepare_{corpus}: took from the folder /" in line]
+    assert len(note_lines) == len(from_folder), "\n".join(note_lines)
+    for name in from_folder:
+        assert any(f"/{name}: " in line for line in note_lines), (name, note_lines)
+    if from_folder:
+        assert f"audio file(s) skipped, {len(from_folder)} with speaker or emotion from the folder\n" in err
+    else:
+        assert "from the folder" not in err
     assert "per class: " + " ".join(f"{k}={v}" for k, v in sorted(classes.items())) in err
     return m
 
@@ -192,7 +202,10 @@ def test_ravdess(tmp_path, capsys):
                       ("Actor_01/03-01-05-01-02-01-01.wav", "aiff"), ("actor_02/03-01-03-01-01-01-02.wav", "stereo"),
                       ("actor_02/03-01-08-02-02-02-02.WAV", "mono"), ("Actor_03/03-01-04-01-01-01-03.wav", "mono"),
                       ("Actor_03/03-01-07-01-01-01-03.wav", "mono"), ("Actor_03/03-01-06-01-01-01-03.wav", "mono"),
+                      # no actor 30: the folder's (and the zip's 01-24 names no actor)
+                      ("Audio_Speech_Actors_01-24/Actor_03/03-01-06-02-02-01-30.wav", "mono"),
                       # skipped:
+                      ("Actor_01/03-01-06-02-02-02-02.wav", "mono"),  # the folder names another actor
                       ("Actor_03/03-02-05-01-01-01-03.wav", "mono"),  # song
                       ("Actor_03/02-01-05-01-01-01-03.wav", "mono"),  # video-only modality
                       ("Actor_03/03-01-09-01-01-01-03.wav", "mono"),  # no emotion 09
@@ -204,15 +217,18 @@ def test_ravdess(tmp_path, capsys):
     err = prepare("ravdess", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("ravdess", tmp_path / "all", err,
               classes={"neutral": 1, "calm": 1, "anger": 1, "happiness": 1, "surprise": 1, "sadness": 1,
-                       "disgust": 1, "fear": 1},
-              speakers={"ravdess-01": 3, "ravdess-02": 2, "ravdess-03": 3}, langs={"en": 8},
+                       "disgust": 1, "fear": 2},
+              speakers={"ravdess-01": 3, "ravdess-02": 2, "ravdess-03": 4}, langs={"en": 9},
               genders={"ravdess-01": "m", "ravdess-02": "f", "ravdess-03": "m"},
               skipped=["03-02-05-01-01-01-03.wav", "02-01-05-01-01-01-03.wav", "03-01-09-01-01-01-03.wav",
-                       "take 2.wav", "03-01-01-01-01-01-01.mp3", "._03-01-01-01-01-01-01.wav"],
+                       "take 2.wav", "03-01-01-01-01-01-01.mp3", "._03-01-01-01-01-01-01.wav",
+                       "03-01-06-02-02-02-02.wav"], from_folder=["03-01-06-02-02-01-30.wav"],
               listed={"ravdess-01-05-01-02-01": "03-01-05-01-02-01-01.wav",
                       "ravdess-02-03-01-01-01": "03-01-03-01-01-01-02.wav"})
     assert m["utt2emo"]["ravdess-01-02-02-01-01"] == "calm"
     assert "song (vocal channel 02), not the speech subset" in err
+    assert m["utt2spk"]["ravdess-03-06-02-02-01"] == "ravdess-03"
+    assert "speaker folder and file name disagree (the name has speaker '02', folder 'Actor_01' names '01')" in err
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 3)  # 3 speakers: leave-one-speaker-out
 
 
@@ -245,9 +261,9 @@ def test_tess_two_speakers_two_folds(tmp_path, capsys):
     for rel in ["OAF_angry/OAF_back_angry.wav", "OAF_Fear/OAF_back_fear.wav", "OAF_Pleasant_surprise/OAF_back_ps.wav",
                 "OAF_neutral/OAF_dog_neutral.wav", "OAF_happy/OAF_dog_happy.wav", "YAF_sad/YAF_back_sad.wav",
                 "YAF_disgust/YAF_dog_disgust.wav", "YAF_angry/YAF_germ_angry.wav", "yaf_fear/YAF_germ_fear.wav",
-                # skipped: a nested second copy, no emotion, an unknown emotion
+                # skipped: a nested second copy, no emotion, an unknown emotion (no folder names one)
                 "TESS Toronto emotional speech set data/OAF_angry/OAF_back_angry.wav",
-                "OAF_angry/OAF_back.wav", "YAF_sad/YAF_back_bored.wav"]:
+                "OAF_angry/OAF_back.wav", "YAF_bored/YAF_back_bored.wav"]:
         audio(top / rel)
     err = prepare("tess", tmp_path / "tess", tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("tess", tmp_path / "all", err,
@@ -270,22 +286,82 @@ def test_tess_two_speakers_two_folds(tmp_path, capsys):
     assert len(read_map(folds / "fold1" / "train" / "utt2spk")) == 3
 
 
+# The folder names of the real release (case as distributed), with the emotion each holds.
+TESS_FOLDERS = {"OAF_angry": "angry", "OAF_disgust": "disgust", "OAF_Fear": "fear", "OAF_happy": "happy",
+                "OAF_neutral": "neutral", "OAF_Pleasant_surprise": "ps", "OAF_Sad": "sad", "YAF_angry": "angry",
+                "YAF_disgust": "disgust", "YAF_fear": "fear", "YAF_happy": "happy", "YAF_neutral": "neutral",
+                "YAF_pleasant_surprised": "ps", "YAF_sad": "sad"}
+
+
+def test_tess_release_typo_taken_from_folder(tmp_path, capsys):
+    # 200 words x 7 emotions x 2 speakers, and the release's OAF_neutral/OA_bite_neutral.wav.
+    words = ["bite"] + [f"w{a}{b}" for a in "abcdefgh" for b in "abcdefghijklmnopqrstuvwxy"][:199]
+    top = tmp_path / "tess" / "TESS Toronto emotional speech set data"
+    for folder, emo in TESS_FOLDERS.items():
+        speaker = folder[:3]
+        for word in words:
+            name = "OA_bite_neutral" if (speaker, word, emo) == ("OAF", "bite", "neutral") else f"{speaker}_{word}_{emo}"
+            audio(top / folder / f"{name}.wav")
+    err = prepare("tess", tmp_path / "tess", tmp_path / "all", capsys, folds=tmp_path / "folds")
+    m = check("tess", tmp_path / "all", err,
+              classes={c: 400 for c in ("anger", "disgust", "fear", "happiness", "neutral", "surprise", "sadness")},
+              speakers={"tess-oaf": 1400, "tess-yaf": 1400}, langs={"en": 2800},
+              genders={"tess-oaf": "f", "tess-yaf": "f"}, skipped=[], from_folder=["OA_bite_neutral.wav"])
+    assert m["utt2emo"]["tess-oaf-bite-neutral"] == "neutral"
+    assert m["wav.scp"]["tess-oaf-bite-neutral"].endswith("/OAF_neutral/OA_bite_neutral.wav")
+    assert "OA_bite_neutral.wav: speaker 'OAF' (folder 'OAF_neutral'; the name has 'OA', not a known speaker)" in err
+    tested = read_map(tmp_path / "folds" / "fold1" / "test" / "utt2spk")  # fold 1 tests OAF
+    assert len(tested) == 1400 and tested["tess-oaf-bite-neutral"] == "tess-oaf"
+
+
+def test_tess_folder_that_contradicts_the_name_is_reported(tmp_path, capsys):
+    top = tmp_path / "tess" / "TESS Toronto emotional speech set data"
+    for rel in ["OAF_angry/OAF_back_angry.wav",
+                "YAF_sad/YAF_germ_sadd.wav",  # a typo in the emotion: the folder's
+                "YAF_neutral/YA_germ_neutral.wav",  # a typo in the speaker: the folder's
+                "YAF_sad/YAF_back_sa.wav", "YAF_sad/YAF_back_sad.wav",  # the named one is kept, in any walk order
+                # skipped:
+                "OAF_angry/YAF_dog_angry.wav",  # the folder names another speaker
+                "YAF_sad/YAF_dog_happy.wav",  # the folder names another emotion
+                "misc/OA_dog_fear.wav",  # no folder names a speaker
+                "OAF_YAF/OX_dog_fear.wav"]:  # the folder names both
+        audio(top / rel)
+    err = prepare("tess", tmp_path / "tess", tmp_path / "all", capsys)
+    m = check("tess", tmp_path / "all", err, classes={"anger": 1, "sadness": 2, "neutral": 1},
+              speakers={"tess-oaf": 1, "tess-yaf": 3}, langs={"en": 4}, genders={"tess-oaf": "f", "tess-yaf": "f"},
+              skipped=["YAF_back_sa.wav", "YAF_dog_angry.wav", "YAF_dog_happy.wav", "OA_dog_fear.wav",
+                       "OX_dog_fear.wav"],
+              from_folder=["YAF_germ_sadd.wav", "YA_germ_neutral.wav"])
+    assert m["utt2emo"]["tess-yaf-germ-sad"] == "sadness" and m["utt2spk"]["tess-yaf-germ-neutral"] == "tess-yaf"
+    assert m["wav.scp"]["tess-yaf-back-sad"].endswith("/YAF_back_sad.wav")
+    assert "YAF_dog_angry.wav: speaker folder and file name disagree (the name has speaker 'YAF', " \
+           "folder 'OAF_angry' names 'OAF')" in err
+    assert "YAF_dog_happy.wav: emotion folder and file name disagree (the name has emotion 'happy', " \
+           "folder 'YAF_sad' names 'sad')" in err
+    assert "YAF_back_sa.wav: duplicate utterance id ('tess-yaf-back-sad', taken from the folder, is also" in err
+    assert "OA_dog_fear.wav: unknown speaker" in err and "OX_dog_fear.wav: folders name several speakers" in err
+    assert "emotion 'sad' (folder 'YAF_sad'; the name has 'sadd', not a known emotion)" in err
+
+
 def test_savee_both_layouts(tmp_path, capsys):
     root = tmp_path / "savee"
     for rel in ["ALL/DC_a01.wav", "AudioData/DC/sa01.wav", "AudioData/je/su02.wav", "AudioData/je/d03.wav",
                 "ALL/JK_h04.wav", "ALL/KL_f05.wav", "ALL/KL_n10.wav",
                 "AudioData/DC/a01.wav",  # the same utterance in the other layout
-                "AudioData/XX/a01.wav", "ALL/DC_x01.wav"]:
+                "AudioData/JK/XX_n06.wav",  # no speaker XX: the folder's
+                "AudioData/XX/a01.wav", "ALL/DC_x01.wav",
+                "AudioData/DC/JE_a02.wav"]:  # the folder names another speaker
         audio(root / rel)
     text(root / "AudioData" / "DC" / "Info.txt", "speaker DC\n")
     err = prepare("savee", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("savee", tmp_path / "all", err,
-              classes={"anger": 1, "sadness": 1, "surprise": 1, "disgust": 1, "happiness": 1, "fear": 1, "neutral": 1},
-              speakers={"savee-dc": 2, "savee-je": 2, "savee-jk": 1, "savee-kl": 2}, langs={"en": 7},
+              classes={"anger": 1, "sadness": 1, "surprise": 1, "disgust": 1, "happiness": 1, "fear": 1, "neutral": 2},
+              speakers={"savee-dc": 2, "savee-je": 2, "savee-jk": 2, "savee-kl": 2}, langs={"en": 8},
               genders={f"savee-{s}": "m" for s in ("dc", "je", "jk", "kl")},
-              skipped=["AudioData/DC/a01.wav", "XX/a01.wav", "DC_x01.wav"])
+              skipped=["AudioData/DC/a01.wav", "XX/a01.wav", "DC_x01.wav", "JE_a02.wav"], from_folder=["XX_n06.wav"])
     assert m["utt2emo"]["savee-dc-sa01"] == "sadness" and m["utt2emo"]["savee-je-su02"] == "surprise"
-    assert m["utt2emo"]["savee-dc-a01"] == "anger"
+    assert m["utt2emo"]["savee-dc-a01"] == "anger" and m["utt2spk"]["savee-jk-n06"] == "savee-jk"
+    assert "JE_a02.wav: speaker folder and file name disagree" in err
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 4)
 
 
@@ -293,16 +369,23 @@ def test_emovo(tmp_path, capsys):
     root = tmp_path / "EMOVO"
     for rel, kind in [("f1/dis-f1-b1.wav", "mono"), ("f1/gio-f1-b2.wav", "aiff"), ("F2/pau-f2-l1.wav", "mono"),
                       ("m1/rab-m1-n1.wav", "stereo"), ("m1/sor-m1-d1.wav", "mono"), ("m2/tri-m2-b1.wav", "mono"),
-                      ("m2/neu-m2-b1.wav", "mono"), ("m2/xxx-m2-b1.wav", "mono"), ("m2/neu_m2_b1.wav", "mono")]:
+                      ("m2/neu-m2-b1.wav", "mono"), ("m2/xxx-m2-b1.wav", "mono"), ("m2/neu_m2_b1.wav", "mono"),
+                      ("F2/gio-f-l2.wav", "mono"),  # a typo in the speaker: the folder's
+                      ("m1/neu-f1-b3.wav", "mono"),  # the folder names another speaker
+                      ("misc/neu-f4-b1.wav", "mono")]:  # no speaker f4, no speaker folder
         audio(root / rel, kind)
     text(root / "documents" / "readme.txt", "EMOVO\n")
     err = prepare("emovo", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
-    check("emovo", tmp_path / "all", err,
-          classes={"disgust": 1, "happiness": 1, "fear": 1, "anger": 1, "surprise": 1, "sadness": 1, "neutral": 1},
-          speakers={"emovo-f1": 2, "emovo-f2": 1, "emovo-m1": 2, "emovo-m2": 2}, langs={"it": 7},
-          genders={"emovo-f1": "f", "emovo-f2": "f", "emovo-m1": "m", "emovo-m2": "m"},
-          skipped=["xxx-m2-b1.wav", "neu_m2_b1.wav"],
-          listed={"emovo-f1-gio-b2": "gio-f1-b2.wav", "emovo-m1-rab-n1": "rab-m1-n1.wav"})
+    m = check("emovo", tmp_path / "all", err,
+              classes={"disgust": 1, "happiness": 2, "fear": 1, "anger": 1, "surprise": 1, "sadness": 1, "neutral": 1},
+              speakers={"emovo-f1": 2, "emovo-f2": 2, "emovo-m1": 2, "emovo-m2": 2}, langs={"it": 8},
+              genders={"emovo-f1": "f", "emovo-f2": "f", "emovo-m1": "m", "emovo-m2": "m"},
+              skipped=["xxx-m2-b1.wav", "neu_m2_b1.wav", "neu-f1-b3.wav", "neu-f4-b1.wav"],
+              listed={"emovo-f1-gio-b2": "gio-f1-b2.wav", "emovo-m1-rab-n1": "rab-m1-n1.wav",
+                      "emovo-f2-gio-l2": "gio-f-l2.wav"}, from_folder=["gio-f-l2.wav"])
+    assert m["utt2emo"]["emovo-f2-gio-l2"] == "happiness"
+    assert "speaker 'f2' (folder 'F2'; the name has 'f', not a known speaker)" in err
+    assert "neu-f1-b3.wav: speaker folder and file name disagree" in err and "neu-f4-b1.wav: unknown speaker" in err
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 4)
 
 
@@ -312,14 +395,23 @@ def test_cafe_reads_aiff(tmp_path, capsys):
                       ("Joie/Fort/03-J-2-4.wav", "mono"), ("Peur/Faible/01-P-1-2.aif", "aiff"),
                       ("Tristesse/Fort/02-T-2-5.AIFF", "aiff"), ("Surprise/03-S-1-6.wav", "stereo"),
                       ("Dégoût/Faible/04-D-1-1.aiff", "aiff"),
-                      ("Neutre/05-N.wav", "mono"), ("Joie/05-X-1-1.wav", "mono"), ("Joie/01-J-1-1.mp3", "mono")]:
+                      ("Joie/05-X-1-1.wav", "mono"),  # no emotion X: the folder's
+                      (unicodedata.normalize("NFD", "Colère") + "/Fort/05-Z-2-1.aiff", "aiff"),  # as macOS stores it
+                      # skipped:
+                      ("Neutre/05-N.wav", "mono"), ("Joie/01-J-1-1.mp3", "mono"),
+                      ("05-X-1-2.wav", "mono"),  # no emotion X, no emotion folder
+                      ("Peur/Fort/06-T-2-3.aiff", "aiff")]:  # the folder names another emotion
         audio(root / rel, kind)
     err = prepare("cafe", root, tmp_path / "all", capsys)
     m = check("cafe", tmp_path / "all", err,
-              classes={"anger": 1, "neutral": 1, "happiness": 1, "fear": 1, "sadness": 1, "surprise": 1, "disgust": 1},
-              speakers={"cafe-01": 2, "cafe-02": 2, "cafe-03": 2, "cafe-04": 1}, langs={"fr": 7}, genders=None,
-              skipped=["05-N.wav", "05-X-1-1.wav", "01-J-1-1.mp3"])
+              classes={"anger": 2, "neutral": 1, "happiness": 2, "fear": 1, "sadness": 1, "surprise": 1, "disgust": 1},
+              speakers={"cafe-01": 2, "cafe-02": 2, "cafe-03": 2, "cafe-04": 1, "cafe-05": 2}, langs={"fr": 9},
+              genders=None, skipped=["05-N.wav", "01-J-1-1.mp3", "05-X-1-2.wav", "06-T-2-3.aiff"],
+              from_folder=["05-X-1-1.wav", "05-Z-2-1.aiff"])
     assert m["utt2emo"]["cafe-02-n-3"] == "neutral" and m["utt2emo"]["cafe-01-c-1-1"] == "anger"
+    assert m["utt2emo"]["cafe-05-j-1-1"] == "happiness" and m["utt2emo"]["cafe-05-c-2-1"] == "anger"
+    assert "06-T-2-3.aiff: emotion folder and file name disagree (the name has emotion 'T', folder 'Peur' names 'P')" \
+        in err
 
 
 def test_shemo(tmp_path, capsys):
@@ -341,13 +433,17 @@ def test_aesdd_speaker_in_parentheses(tmp_path, capsys):
     root = tmp_path / "Acted Emotional Speech Dynamic Database"
     for rel in ["anger/a01 (3).wav", "anger/a02 (1).wav", "disgust/d01 (3).wav", "Fear/f05 (2).wav",
                 "happiness/h01 (4).wav", "sadness/s10 (5).wav", "sadness/s11 (5).wav",
-                "sadness/s11.wav", "anger/b01 (3).wav"]:
+                "anger/x07 (3).wav",  # no emotion x: the folder's
+                "sadness/s11.wav", "other/b01 (3).wav",
+                "Fear/d02 (4).wav"]:  # the folder names another emotion
         audio(root / rel)
     err = prepare("aesdd", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("aesdd", tmp_path / "all", err,
-              classes={"anger": 2, "disgust": 1, "fear": 1, "happiness": 1, "sadness": 2},
-              speakers={"aesdd-01": 1, "aesdd-02": 1, "aesdd-03": 2, "aesdd-04": 1, "aesdd-05": 2}, langs={"el": 7},
-              genders=None, skipped=["s11.wav", "b01 (3).wav"], listed={"aesdd-03-a01": "a01 (3).wav"})
+              classes={"anger": 3, "disgust": 1, "fear": 1, "happiness": 1, "sadness": 2},
+              speakers={"aesdd-01": 1, "aesdd-02": 1, "aesdd-03": 3, "aesdd-04": 1, "aesdd-05": 2}, langs={"el": 8},
+              genders=None, skipped=["s11.wav", "b01 (3).wav", "d02 (4).wav"],
+              listed={"aesdd-03-a01": "a01 (3).wav", "aesdd-03-a07": "x07 (3).wav"}, from_folder=["x07 (3).wav"])
+    assert "d02 (4).wav: emotion folder and file name disagree" in err
     assert m["wav.scp"]["aesdd-03-a01"].endswith("/anger/a01 (3).wav")  # the space survives wav.scp
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 5)
 
@@ -358,13 +454,15 @@ def test_urdu_folder_label(tmp_path, capsys):
                 "Neutral/SF2_F3_N003.wav", "Sad/SM3_F1_S001.wav", "Sad/SM3_F2_S002.wav",
                 "extra/SM3_F4_H004.wav",  # outside an emotion folder: the name's letter
                 "Sad/SM1_F12_A012.wav",  # folder and letter disagree
-                "Sad/SM1-F12-S012.wav"]:
+                "Sad/SM1-F12-S012.wav",
+                "Angry/SM1_F13_X013.wav"]:  # no emotion letter X: the folder's
         audio(root / rel)
     err = prepare("urdu", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
-    m = check("urdu", tmp_path / "all", err, classes={"anger": 2, "happiness": 2, "neutral": 1, "sadness": 2},
-              speakers={"urdu-m01": 2, "urdu-f02": 2, "urdu-m03": 3}, langs={"ur": 7},
+    m = check("urdu", tmp_path / "all", err, classes={"anger": 3, "happiness": 2, "neutral": 1, "sadness": 2},
+              speakers={"urdu-m01": 3, "urdu-f02": 2, "urdu-m03": 3}, langs={"ur": 8},
               genders={"urdu-m01": "m", "urdu-f02": "f", "urdu-m03": "m"},
-              skipped=["SM1_F12_A012.wav", "SM1-F12-S012.wav"])
+              skipped=["SM1_F12_A012.wav", "SM1-F12-S012.wav"], listed={"urdu-m01-f13-a013": "SM1_F13_X013.wav"},
+              from_folder=["SM1_F13_X013.wav"])
     assert m["utt2emo"]["urdu-m01-f10-a010"] == "anger" and m["utt2emo"]["urdu-m03-f4-h004"] == "happiness"
     assert "emotion folder and file name disagree" in err
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 3)
@@ -410,14 +508,20 @@ def test_esd_folders_and_languages(tmp_path, capsys):
                 "0011/Happy/train/0011_000701.wav", "0012/Sad/evaluation/0012_001051.wav",
                 "0012/Surprise/0012_001401.wav",
                 "0021/Angry/0021_000351.wav", "0002/Bored/0002_000100.wav", "0002/0002_000200.wav",
-                "0002/Angry/0002-000353.wav"]:
+                "0002/Angry/0002-000353.wav",
+                "0012/Sad/0099_001052.wav",  # no speaker 0099: the folder's
+                "0001/Angry/0002_000354.wav"]:  # the folder names another speaker
         audio(root / rel)
     text(root / "0001" / "0001.txt", "0001_000001\ttext\t中立\n")
     err = prepare("esd", root, tmp_path / "all", capsys, folds=tmp_path / "folds")
     m = check("esd", tmp_path / "all", err,
-              classes={"anger": 2, "neutral": 1, "happiness": 1, "sadness": 1, "surprise": 1},
-              speakers={"esd-0001": 2, "esd-0002": 1, "esd-0011": 1, "esd-0012": 2}, langs={"zh": 3, "en": 3},
-              genders=None, skipped=["0021_000351.wav", "0002_000100.wav", "0002_000200.wav", "0002-000353.wav"])
+              classes={"anger": 2, "neutral": 1, "happiness": 1, "sadness": 2, "surprise": 1},
+              speakers={"esd-0001": 2, "esd-0002": 1, "esd-0011": 1, "esd-0012": 3}, langs={"zh": 3, "en": 4},
+              genders=None, skipped=["0021_000351.wav", "0002_000100.wav", "0002_000200.wav", "0002-000353.wav",
+                                     "0002_000354.wav"],
+              listed={"esd-0012-001052": "0099_001052.wav"}, from_folder=["0099_001052.wav"])
+    assert m["utt2lang"]["esd-0012-001052"] == "en"
+    assert "0002_000354.wav: speaker folder and file name disagree" in err
     assert m["utt2lang"]["esd-0001-000351"] == "zh" and m["utt2lang"]["esd-0011-000701"] == "en"
     assert m["utt2emo"]["esd-0011-000701"] == "happiness"
     check_speaker_folds(tmp_path / "folds", tmp_path / "all", 4)
@@ -549,6 +653,20 @@ def test_msppodcast_official_split(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------------------------
 # The shared behaviour
+
+
+def test_folder_codes_name_whole_words_below_the_root(tmp_path):
+    from emogcn.data.corpus import FolderCodes, folder_words
+
+    assert {"oaf", "pleasant_surprise", "oaf_pleasant_surprise"} <= folder_words("OAF_Pleasant surprise")
+    assert "ps" not in folder_words("OAF_Pleasant_surprise") and "sad" not in folder_words("Sadness")
+    emotions = FolderCodes("emotion", ["angry", "ps"], {"Pleasant surprised": "ps"})
+    root = tmp_path / "OAF_angry" / "tess"  # above the root: the user's folders, never read
+    assert emotions.named_by(root / "x" / "f.wav", root) == {}
+    assert emotions.named_by(root / "YAF_pleasant_surprised" / "f.wav", root) == {"ps": "YAF_pleasant_surprised"}
+    assert emotions.named_by(root / "Angry" / "YAF_ps" / "f.wav", root) == {"ps": "YAF_ps", "angry": "Angry"}
+    with pytest.raises(ValueError, match="would name both"):
+        FolderCodes("emotion", ["sad"], {"SAD": "s"})
 
 
 def test_rerun_removes_stale_files_and_folds(tmp_path, capsys):

@@ -15,6 +15,13 @@ here: stage 1 reads it (sniffing the real format), resamples, mixes down and cou
         data.add(utt=..., spk=..., path=path, code=..., lang="en", gender="f")
     data.write(out)
     write_folds(out, folds_dir, ...)  # when asked for folds
+
+Real releases carry typos (TESS holds OAF_neutral/OA_bite_neutral.wav). Where the name's speaker
+or emotion is not a known one but a folder above the file names one, `name_or_folder` takes it
+from the folder, and `CorpusData` lists each such file and counts them; a folder that names
+another speaker or emotion than the name does is a conflict, and the file is skipped. The file
+name stays the primary source. Which folder words name what is the corpus's knowledge
+(`FolderCodes`, built in its prepare script).
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from emogcn.config import ConfigError
 from emogcn.data.datadir import (SPK_FILES, UTT_FILES, DataDirError, ValidateOptions, read_map,
@@ -47,6 +55,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".opus", "
 MAX_LISTED_SPEAKERS = 200
 _WHITESPACE = re.compile(r"\s")
 _FOLD = re.compile(r"^fold\d+$")
+_WORD_BREAK = re.compile(r"[\W_]+")
 
 
 class CorpusError(ValueError):
@@ -90,6 +99,33 @@ class Skips:
         if self.items:
             totals = "; ".join(f"{n} {reason}" for reason, n in sorted(self.counts().items(), key=lambda kv: -kv[1]))
             say(self.prog, f"skipped {len(self.items)} audio file(s) in all: {totals}")
+
+
+@dataclass
+class FolderNotes:
+    """Every file whose speaker or emotion was taken from a folder because its name did not give
+    a known one (a typo in the release): printed per file and counted, never silent."""
+
+    prog: str
+    items: dict[str, tuple[Path, str]] = field(default_factory=dict)  # utterance id -> (path, detail)
+
+    def add(self, utt: str, path: Path, detail: str) -> None:
+        self.items[utt] = (path, detail)
+
+    def pop(self, utt: str) -> None:
+        del self.items[utt]
+
+    def __contains__(self, utt: str) -> bool:
+        return utt in self.items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def report(self) -> None:
+        for path, detail in sorted(self.items.values()):
+            say(self.prog, f"took from the folder {path}: {detail}")
+        if self.items:
+            say(self.prog, f"took the speaker or emotion of {len(self.items)} file(s) from the folder")
 
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
@@ -178,6 +214,7 @@ class LabelMap:
         self.four_class: list[str] = list(cfg.get("four_class") or [])
         # YAML reads an unquoted code such as 01 as a number; codes are compared as text.
         self._map: dict[str, str] = {}
+        self.codes: list[str] = [str(code) for code in corpora[corpus]]  # as spelled in the YAML
         for code, name in corpora[corpus].items():
             key = self._key(str(code))
             if key in self._map and self._map[key] != name:
@@ -193,6 +230,96 @@ class LabelMap:
 
     def unknown_reason(self, code: str) -> str:
         return f"emotion code '{code}' is not in {self.path} corpora.{self.corpus}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Speakers and emotions named by folders
+
+
+@lru_cache(maxsize=4096)
+def folder_words(name: str) -> frozenset[str]:
+    """A folder name's words in lower case, and every run of consecutive words joined by '_', so
+    that a folder names a code as a whole word only: 'OAF_Pleasant_surprise' gives oaf, pleasant,
+    surprise, oaf_pleasant, pleasant_surprise and oaf_pleasant_surprise, and never 'ps'."""
+    words = [w for w in _WORD_BREAK.split(normalize_name(name).casefold()) if w]
+    return frozenset("_".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+
+
+def _as_word(text: str) -> str:
+    return "_".join(w for w in _WORD_BREAK.split(normalize_name(text).casefold()) if w)
+
+
+class FolderCodes:
+    """The words by which a corpus's folders name its speakers or emotion codes.
+
+    `codes` are matched as folder words themselves (TESS's 'OAF', 'angry'); `aliases` map other
+    folder words onto a code (TESS's 'Pleasant_surprise' -> 'ps', RAVDESS's 'Actor_01' -> '01').
+    A code that any folder might hold as a word (a single letter, a small number) is better
+    given only as an alias's target: a folder 'A' or '01' then names nothing by accident. Words
+    match in any case, whatever separates them.
+    """
+
+    def __init__(self, what: str, codes: Iterable[str] = (), aliases: Mapping[str, str] | None = None):
+        self.what = what  # "speaker" or "emotion", for the messages
+        self.words: dict[str, str] = {}
+        for word, code in [*((c, c) for c in codes), *(aliases or {}).items()]:
+            key = _as_word(word)
+            if not key:
+                raise ValueError(f"folder word '{word}' for {what} '{code}' has no letters or digits")
+            if self.words.setdefault(key, code) != code:
+                raise ValueError(f"folder word '{word}' would name both {what} '{self.words[key]}' and '{code}'")
+
+    def named_by(self, path: Path, root: Path) -> dict[str, str]:
+        """The codes named by the folders between `root` (not included: the user chose its name)
+        and the file: code -> the nearest folder naming it."""
+        named: dict[str, str] = {}
+        for folder in reversed(Path(path).parent.relative_to(root).parts):
+            for word in sorted(folder_words(folder) & self.words.keys()):
+                named.setdefault(self.words[word], folder)
+        return named
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A speaker or emotion code for one file; `note` says so when it came from a folder in
+    place of the name's (CorpusData.add lists it if the file is kept)."""
+
+    code: str
+    note: str | None = None
+
+
+def name_or_folder(path: Path, root: Path, folders: FolderCodes, *, name_code: str | None, name_text: str | None,
+                   skips: Skips, unknown: tuple[str, str]) -> Pick | None:
+    """The speaker or emotion of one file: the name's where it gives a known one, else the folders'.
+
+    `name_code` is the known code the name gives (None when it is not a known one), `name_text`
+    what the name holds in that place (None where the layout leaves it out of the name, as
+    SAVEE's AudioData/DC/a01.wav: the folder is then the source, and no note is made).
+    Returns None after recording the skip: a folder that names only other codes than the name's
+    (a conflict, never settled silently), folders that name several codes when the name gives
+    none, or neither name nor folder giving one (`unknown`: reason and detail).
+    """
+    what = folders.what
+    named = folders.named_by(path, root)
+    if name_code is not None:
+        if named and name_code.casefold() not in {c.casefold() for c in named}:
+            code, folder = next(iter(named.items()))
+            skips.add(path, f"{what} folder and file name disagree",
+                      f"the name has {what} '{name_text}', folder '{folder}' names '{code}'")
+            return None
+        return Pick(name_code)
+    if len(named) == 1:
+        code, folder = next(iter(named.items()))
+        if name_text is None:
+            return Pick(code)
+        return Pick(code, f"{what} '{code}' (folder '{folder}'; the name has '{name_text}', not a known {what})")
+    if named:
+        skips.add(path, f"folders name several {what}s",
+                  ", ".join(f"'{c}' ({f})" for c, f in named.items())
+                  + ("" if name_text is None else f"; the name has '{name_text}', not a known {what}"))
+        return None
+    skips.add(path, *unknown)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +349,7 @@ class CorpusData:
         self.utts: dict[str, Utterance] = {}
         self.genders: dict[str, str] = {}
         self.notes: list[str] = []
+        self.from_folder = FolderNotes(skips.prog)
 
     @property
     def prog(self) -> str:
@@ -232,23 +360,27 @@ class CorpusData:
         self.notes.append(message)
 
     def add(self, *, utt: str, spk: str, path: Path, code: str, lang: str | None, gender: str | None = None,
-            va: Sequence[float] | None = None, face: str | None = None) -> bool:
+            va: Sequence[float] | None = None, face: str | None = None,
+            from_folder: Iterable[str | None] = ()) -> bool:
         """Adds one utterance; returns False (and records why) if it is skipped.
 
         `code` is the corpus's emotion code, mapped through the label map. `utt` must begin with
         `spk` (DESIGN.md section 3), and both with the corpus name, so that ids stay unique and
-        sorted alike when corpora are combined. `va` is already scaled to [-1, 1].
+        sorted alike when corpora are combined. `va` is already scaled to [-1, 1]. `from_folder`
+        holds the notes of `name_or_folder` (None where the name served): listed if the file is kept.
         """
         emotion = self.labels.get(code)
         if emotion is None:
             self.skips.add(path, "emotion code not in the label map", self.labels.unknown_reason(code))
             return False
         return self.add_label(utt=utt, spk=spk, path=path, emotion=emotion, lang=lang, gender=gender, va=va,
-                              face=face)
+                              face=face, from_folder=from_folder)
 
     def add_label(self, *, utt: str, spk: str, path: Path, emotion: str, lang: str | None, gender: str | None = None,
-                  va: Sequence[float] | None = None, face: str | None = None) -> bool:
+                  va: Sequence[float] | None = None, face: str | None = None,
+                  from_folder: Iterable[str | None] = ()) -> bool:
         """As `add`, with the shared label already looked up (IEMOCAP filters on it first)."""
+        given = path
         # Ids come from file names; these checks are guards against a script's own mistakes
         # and against names that no rule foresaw, so they skip the file rather than stop.
         if _WHITESPACE.search(utt) or _WHITESPACE.search(spk):
@@ -261,7 +393,11 @@ class CorpusData:
         if "\n" in str(path) or "\r" in str(path):
             self.skips.add(path, "path holds a line break, which wav.scp cannot hold")
             return False
-        if utt in self.utts:
+        notes = [n for n in from_folder if n]
+        # A file whose name gives the id outranks one that got it from a folder, whatever the
+        # walk order: OAF_bite_neutral.wav beside the mended OA_bite_neutral.wav is the one kept.
+        displace = utt in self.utts and utt in self.from_folder and not notes
+        if utt in self.utts and not displace:
             self.skips.add(path, "duplicate utterance id", f"'{utt}' is already {self.utts[utt].path}")
             return False
         if va is not None:
@@ -274,7 +410,13 @@ class CorpusData:
                 self.skips.add(path, "gender differs from the speaker's other files",
                                f"'{gender}' for {spk}, which is '{self.genders[spk]}'")
                 return False
+        if displace:
+            self.skips.add(self.utts[utt].path, "duplicate utterance id",
+                           f"'{utt}', taken from the folder, is also {path}, whose name gives it: that one is kept")
+            self.from_folder.pop(utt)
         self.utts[utt] = Utterance(spk, path, emotion, lang, va, face)
+        if notes:
+            self.from_folder.add(utt, given, "; ".join(notes))
         return True
 
     def utt2spk(self) -> dict[str, str]:
@@ -284,6 +426,7 @@ class CorpusData:
         """Writes the data directory, spk2utt last, then prints the skips and the counts."""
         out = Path(out)
         self.skips.report()
+        self.from_folder.report()
         if not self.utts:
             raise CorpusError(f"no usable utterances ({len(self.skips)} audio file(s) skipped)")
         with_va = [u for u, x in self.utts.items() if x.va is not None]
@@ -327,8 +470,9 @@ class CorpusData:
         per_class = Counter(x.emotion for x in self.utts.values())
         per_spk = Counter(x.spk for x in self.utts.values())
         per_lang = Counter(x.lang for x in self.utts.values())
+        from_folder = f", {len(self.from_folder)} with speaker or emotion from the folder" if self.from_folder else ""
         say(self.prog, f"wrote {out}: {len(self.utts)} utterances, {len(per_spk)} speakers, "
-                       f"{len(self.skips)} audio file(s) skipped")
+                       f"{len(self.skips)} audio file(s) skipped{from_folder}")
         for message in self.notes:
             say(self.prog, message)
         say(self.prog, "per class: " + " ".join(f"{k}={v}" for k, v in sorted(per_class.items())))

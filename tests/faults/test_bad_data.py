@@ -93,6 +93,20 @@ def test_unknown_file_name_is_skipped_and_reported(tmp_path):
     assert "03a01Xa.wav" in p.stderr and "emotion code 'X'" in p.stderr
 
 
+def test_folder_mends_a_name_and_a_contradicting_folder_is_skipped(tmp_path):
+    top = tmp_path / "tess" / "TESS Toronto emotional speech set data"
+    audio(top / "OAF_neutral" / "OAF_back_neutral.wav")
+    audio(top / "OAF_neutral" / "OA_bite_neutral.wav")  # the release's typo: the folder names OAF
+    audio(top / "OAF_angry" / "YAF_dog_angry.wav")  # the folder contradicts the name
+    audio(top / "YAF_sad" / "YAF_dog_sad.wav")
+    p = run_sh(f"python local/prepare_tess.py '{tmp_path}/tess' {tmp_path}/all", REPO)
+    assert sorted(dd.read_map(tmp_path / "all/utt2emo")) == ["tess-oaf-back-neutral", "tess-oaf-bite-neutral",
+                                                             "tess-yaf-dog-sad"]
+    assert "took from the folder " in p.stderr and "OA_bite_neutral.wav: speaker 'OAF'" in p.stderr
+    assert "YAF_dog_angry.wav: speaker folder and file name disagree" in p.stderr
+    assert "3 utterances, 2 speakers, 1 audio file(s) skipped, 1 with speaker or emotion from the folder" in p.stderr
+
+
 def test_nothing_left_after_class_selection_is_an_error(recipe_dir):
     make_data_dir(recipe_dir / "data", {"c-s1": 3}, labels=("anger", "neutral"))
     p = run_sh("python -m emogcn.bin.datadir select-classes --classes sadness,fear data", recipe_dir, check=False)
