@@ -219,6 +219,20 @@ def test_predictions_read_back_and_scored(tmp_path):
     assert set(metrics["per_corpus"]) == {"synth"} and set(metrics["per_lang"]) == {"de"}
 
 
+def test_test_labels_outside_the_classes_are_dropped_and_counted(tmp_path):
+    sets = _corpus(tmp_path, per_class=2)
+    rng = np.random.default_rng(5)
+    utts = {f"s09-u{i:03d}": ("s09", label, rng.normal(size=DIM))
+            for i, label in enumerate(["neutral", "fear", "anger", "fear", "happiness"])}
+    other = _write_dir(tmp_path / "data" / "other", tmp_path / "feats", utts)
+    summary = experiment.train_svm(tmp_path / "exp", [sets["train"]], [("other", other)], _small_config())
+    assert summary["classes"] == CLASSES
+    assert summary["test_sets"]["other"]["dropped"] == {"fear": 2}
+    assert summary["test_sets"]["other"]["num_utts"] == 3
+    preds = read_predictions(tmp_path / "exp" / "scores" / "other" / "predictions.tsv")
+    assert preds.utts == ["s09-u000", "s09-u002", "s09-u004"]
+
+
 def test_step_script_end_to_end(recipe_dir):
     sets = _corpus(recipe_dir)
     rel = {k: v.relative_to(recipe_dir) for k, v in sets.items()}

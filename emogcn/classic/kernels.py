@@ -5,7 +5,8 @@ that the many fits of model selection (every inner fold x every grid point) shar
 recomputing dot products of 6373-dimensional ComParE vectors in every fit. The kernels are
 scikit-learn's own definitions: linear x.y, RBF exp(-gamma |x - y|^2) with gamma 'scale' =
 1 / (dim * X.var()) of the fitted rows (1 when that variance is 0) and 'auto' = 1 / dim, so a fit
-here equals SVC(kernel='linear'/'rbf') on the features (tests/test_svm.py checks it).
+here equals SVC(kernel='linear'/'rbf') on the features (tests/test_svm.py checks it). The Gram
+matrix takes 8 n^2 bytes for n training utterances: 0.8 GB at 10 000, 3.2 GB at 20 000.
 
 Scores: the SVC's one-vs-rest-shaped decision function (votes of the one-vs-one classifiers plus
 their confidence; for two classes the signed distance d as [-d, d]). A class absent from a fit's

@@ -99,6 +99,7 @@ def select_model(train: FunctionalSet, cfg: SvmConfig) -> Selection:
     t0 = time.time()
     scheme, folds = inner_folds(train.speakers, cfg)
     grid = make_grid(cfg)
+    logger.info("Gram matrix of %d training utterances: %.0f MB", len(train), 8e-6 * len(train) ** 2)
     cache = GramCache(train.features)
     everything = np.arange(len(train))
     hyps = np.full((len(grid), len(train)), -1, dtype=np.int64)
