@@ -6,8 +6,8 @@
 # machine shares one install (torch alone is ~5.5 GB) and a change of dependencies makes a new one.
 # The emogcn sources are NOT installed into it: path.sh puts the clone itself on PYTHONPATH.
 #
-# Optional extras (openSMILE) are installed on top of that environment, each recorded by a marker
-# keyed by its own requirement list, so adding an extra does not reinstall torch.
+# Optional extras (openSMILE, scikit-learn) are installed on top of that environment, each recorded by a
+# marker keyed by its own requirement list, so adding an extra does not reinstall torch.
 #
 # Set EMOGCN_PYTHON=/path/to/python to use an environment you manage yourself instead.
 set -euo pipefail
@@ -47,18 +47,28 @@ if [ ! -f "$venv/.complete" ]; then
   echo "emogcn: environment ready" >&2
 fi
 
+# Every optional extra of pyproject.toml but `test` (already in the base set): opensmile (eGeMAPS and
+# ComParE functionals), classic (scikit-learn, the SVM baseline), ... One marker per extra, keyed by
+# its name and requirement list, so a new or changed extra installs only itself. After the install,
+# the module named for the extra in [tool.emogcn.extra-imports] must import.
 extras=$("$base_python" - "$root/pyproject.toml" <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
-    print("\n".join(sorted(tomllib.load(f)["project"]["optional-dependencies"]["opensmile"])))
+    pyproject = tomllib.load(f)
+imports = pyproject.get("tool", {}).get("emogcn", {}).get("extra-imports", {})
+for name, reqs in sorted(pyproject["project"]["optional-dependencies"].items()):
+    if name != "test":  # one line per extra: name, import check, requirements
+        print(name, imports.get(name, "-"), " ".join(sorted(reqs)))
 PY
 )
-extras_marker=$venv/.extras-$(printf '%s\n' "$extras" | sha1sum | cut -c1-12)
-if [ ! -f "$extras_marker" ]; then
-  echo "emogcn: installing the optional front-end packages: $(echo $extras)" >&2
-  mapfile -t extra_list <<<"$extras"
-  "$venv/bin/python" -m pip install --quiet "${extra_list[@]}" >&2
-  "$venv/bin/python" -c 'import opensmile' >&2
-  touch "$extras_marker"
-fi
+while read -r extra module reqs; do
+  [ -n "$extra" ] || continue
+  marker=$venv/.extra-$extra-$(printf '%s\n' "$reqs" | sha1sum | cut -c1-12)
+  [ ! -f "$marker" ] || continue
+  echo "emogcn: installing the optional extra '$extra': $reqs" >&2
+  read -r -a req_list <<<"$reqs"
+  "$venv/bin/python" -m pip install --quiet "${req_list[@]}" >&2
+  [ "$module" = - ] || "$venv/bin/python" -c "import $module" >&2
+  touch "$marker"
+done <<<"$extras"
 echo "$venv"

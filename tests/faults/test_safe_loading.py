@@ -8,6 +8,7 @@ import ast
 import pytest
 
 from conftest import REPO
+from emogcn.classic.config import SvmConfig
 from emogcn.config import ConfigError, load_config
 from emogcn.features.extract import FeatureConfig
 from emogcn.graph.build import GraphConfig
@@ -51,7 +52,7 @@ def test_sources_never_unpickle():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("cls", [TrainConfig, GraphConfig, FeatureConfig])
+@pytest.mark.parametrize("cls", [TrainConfig, GraphConfig, FeatureConfig, SvmConfig])
 def test_unknown_config_keys_are_errors(tmp_path, cls):
     (tmp_path / "c.yaml").write_text("tua: 0.2\n")
     with pytest.raises(ConfigError, match="unknown key"):

@@ -1,0 +1,188 @@
+"""One SVM experiment: select on the training speakers, refit on all of them, predict test sets.
+
+    exp-dir/classes.txt                      the class order (the p_ columns)
+    exp-dir/scores/<set>/predictions.tsv     what emogcn/bin/infer.py writes for a network: utt,
+                                             reference, hypothesis, p_<class>..., then corpus and
+                                             lang where the data has utt2corpus / utt2lang
+    exp-dir/svm.yaml                         the request (config, inputs), the normalisation, the
+                                             inner folds' speakers, every grid point's inner-CV UA,
+                                             the chosen setting
+    exp-dir/.done                            written last
+
+The p_ columns are a softmax of the SVC's one-vs-rest decision function (emogcn/classic/kernels.py):
+scores ranked like the classifier's decision and summing to 1, NOT calibrated probabilities
+(scikit-learn's probability=True would fit Platt scaling by its own, speaker-blind, internal
+cross-validation). Scoring reads only the hypothesis column, which is the top-scoring class.
+
+Several training directories (a fold's train and dev) are combined in memory: the SVM selects by
+inner cross-validation and needs no dev set. Global normalisation uses one set of statistics for
+every set, by default the cmvn_global.scp of the FIRST training directory (the fold's training
+set, the statistics the networks of that fold normalise train, dev and test with).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from emogcn.atomic import atomic_open, write_text
+from emogcn.classic.config import SvmConfig
+from emogcn.classic.data import FunctionalSet, combine, load_data_dir, load_functionals, training_classes
+from emogcn.classic.kernels import GridPoint, class_scores, cross_kernel, fit_svc, import_svc, resolve_gamma, softmax
+from emogcn.classic.selection import Selection, select_model
+from emogcn.config import to_dict
+from emogcn.data.cmvn import Cmvn, load_global_stats
+from emogcn.log import get_logger
+from emogcn.scoring.report import read_classes
+
+logger = get_logger(__name__)
+
+NORMALISATION = {
+    "speaker": "per-speaker mean and variance normalisation, each set with its own cmvn.scp (uses the test "
+               "speakers' unlabelled features)",
+    "global": "mean and variance normalisation with the training set's global statistics",
+    "none": "none",
+}
+
+
+def _request(cfg: SvmConfig, train_dirs: Sequence[Path], tests: Sequence[tuple[str, Path]],
+             classes_file: Path | None, global_stats: Path | None) -> dict:
+    """What an experiment was asked for: a finished one is reused only for the same request."""
+    return {"config": to_dict(cfg), "train_dirs": [str(d) for d in train_dirs],
+            "test_sets": {name: str(d) for name, d in tests},
+            "classes_file": str(classes_file) if classes_file else None,
+            "global_stats": str(global_stats) if global_stats else None}
+
+
+def _finished(exp_dir: Path, request: dict) -> bool:
+    """True when exp_dir is done with this request; an error when done with another."""
+    if not (exp_dir / ".done").is_file():
+        return False
+    with open(exp_dir / "svm.yaml", encoding="utf-8") as f:
+        done = (yaml.safe_load(f) or {}).get("request")
+    if done != request:
+        changed = sorted(k for k in request if done is None or done.get(k) != request[k])
+        raise ValueError(f"{exp_dir} was made with another request (differs in {', '.join(changed)}); "
+                         "give the new one another experiment directory, or remove it to redo it")
+    logger.info("%s is already done with this config and data; remove it to redo it", exp_dir)
+    return True
+
+
+def write_predictions(path: Path, data: FunctionalSet, probs: np.ndarray) -> None:
+    """predictions.tsv in emogcn/bin/infer.py's layout (p_ to 6 decimals, rows sorted by utt)."""
+    classes = data.classes
+    header = ["utt", "reference", "hypothesis"] + [f"p_{c}" for c in classes] + list(data.extra)
+    rows = []
+    for i, utt in enumerate(data.utts):
+        p = probs[i]
+        rows.append([utt, classes[data.labels[i]], classes[int(p.argmax())]] + [f"{v:.6f}" for v in p.tolist()]
+                    + [data.extra[col][i] for col in data.extra])
+    rows.sort(key=lambda r: r[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as f:
+        f.write("\t".join(header) + "\n")
+        for fields in rows:
+            f.write("\t".join(fields) + "\n")
+
+
+def _scp(source: Path | None) -> str | None:
+    """The cmvn_global.scp that global normalisation read (source: the scp or its data directory)."""
+    if source is None:
+        return None
+    return str(source / "cmvn_global.scp" if source.is_dir() else source)
+
+
+def _summary(request: dict, cfg: SvmConfig, train: FunctionalSet, sel: Selection, svc, gamma: float | None,
+             tests: dict, global_source: Path | None) -> dict:
+    best = sel.best
+    return {
+        "request": request,
+        "normalisation": {"cmvn": cfg.cmvn, "description": NORMALISATION[cfg.cmvn],
+                          "global_stats": _scp(global_source)},
+        "classes": list(train.classes),
+        "training": {"dirs": list(train.sources), "num_utts": len(train), "dim": train.dim,
+                     "speakers": sorted(set(train.speakers)),
+                     "class_counts": dict(zip(train.classes, train.class_counts())),
+                     "dropped": dict(train.dropped)},
+        "inner_cv": {
+            "scheme": sel.scheme,
+            "score": "UA of the held-out folds' predictions, pooled",
+            "folds": [{"speakers": f.speakers, "num_utts": int(len(f.rows))} for f in sel.folds],
+            "grid": [{"kernel": p.kernel, "C": p.C, "gamma": p.gamma, "inner_ua": round(ua, 6)}
+                     for p, ua in zip(sel.grid, sel.inner_ua)],
+            "seconds": round(sel.seconds, 2),
+        },
+        "chosen": {"kernel": best.kernel, "C": best.C, "gamma": best.gamma,
+                   "gamma_value": gamma, "inner_ua": round(sel.inner_ua[sel.chosen], 6),
+                   "num_support_vectors": int(svc.support_.size),
+                   "tie_break": "linear before rbf, then the smaller C"},
+        "posteriors": "p_ columns: softmax of the one-vs-rest decision function (not calibrated)",
+        "test_sets": tests,
+    }
+
+
+def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[str, Path]], cfg: SvmConfig,
+              classes_file: Path | None = None, global_stats: Path | None = None) -> dict | None:
+    """Runs the experiment into exp_dir; returns its svm.yaml content (None when already done)."""
+    import_svc()  # a missing scikit-learn fails before any work
+    names = [name for name, _ in tests]
+    if len(set(names)) != len(names):
+        raise ValueError(f"test set names must be unique, got {' '.join(names)}")
+    request = _request(cfg, train_dirs, tests, classes_file, global_stats)
+    if _finished(exp_dir, request):
+        return None
+    t0 = time.time()
+    # Everything is read and checked before any fit: bad input fails in seconds, not after the grid.
+    train_data = [load_data_dir(d) for d in train_dirs]
+    test_data = [(name, load_data_dir(d)) for name, d in tests]
+    classes = read_classes(classes_file) if classes_file else training_classes(train_data, cfg.labels)
+    global_source = None
+    if cfg.cmvn == "global":
+        global_source = global_stats or train_dirs[0]
+        shared = Cmvn("global", global_stats=load_global_stats(global_source))
+    cmvn_of = (lambda d: shared) if cfg.cmvn == "global" else (lambda d: Cmvn.from_data_dir(d.path, cfg.cmvn))
+    train = combine([load_functionals(d, classes, cmvn_of(d)) for d in train_data])
+    test_sets = [(name, load_functionals(d, classes, cmvn_of(d))) for name, d in test_data]
+    missing = [c for c, n in zip(classes, train.class_counts()) if n == 0]
+    if missing:
+        raise ValueError(f"{', '.join(map(str, train_dirs))}: no training example of class(es) {', '.join(missing)}"
+                         + (f" listed in {classes_file}" if classes_file else ""))
+    for name, t in test_sets:
+        if t.dim != train.dim:
+            raise ValueError(f"{t.sources[0]}/feats.scp: {t.dim} features per utterance, but the training "
+                             f"set has {train.dim}")
+        shared_spk = sorted(set(t.speakers) & set(train.speakers))
+        if shared_spk:
+            logger.warning("test set %s shares %d speaker(s) with the training set (%s): not speaker-independent",
+                           name, len(shared_spk), " ".join(shared_spk[:5]))
+    logger.info("classes %s; training counts %s; %d training utterances of %d speakers, %d features; cmvn %s",
+                " ".join(classes), " ".join(map(str, train.class_counts())), len(train), len(set(train.speakers)),
+                train.dim, cfg.cmvn)
+
+    selection = select_model(train, cfg)  # the training set only
+    best: GridPoint = selection.best
+    gamma = resolve_gamma(best.gamma, train.features) if best.kernel == "rbf" else None
+    svc = fit_svc(cross_kernel(best, train.features, train.features, gamma), train.labels, best.C,
+                  cfg.class_weight, cfg.tol)
+    logger.info("refitted %s on all %d training utterances: %d support vectors", best.describe(), len(train),
+                svc.support_.size)
+    results = {}
+    for name, t in test_sets:
+        probs = softmax(class_scores(svc, cross_kernel(best, t.features, train.features, gamma), len(classes)))
+        path = exp_dir / "scores" / name / "predictions.tsv"
+        write_predictions(path, t, probs)
+        correct = float(np.mean(probs.argmax(axis=1) == t.labels))
+        logger.info("wrote %d predictions of %s to %s (%d utterance(s) dropped; accuracy %.2f)", len(t), name,
+                    path, sum(t.dropped.values()), 100 * correct)
+        results[name] = {"dir": t.sources[0], "num_utts": len(t), "dropped": dict(t.dropped),
+                         "predictions": str(path)}
+    summary = _summary(request, cfg, train, selection, svc, gamma, results, global_source)
+    write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
+    write_text(exp_dir / "svm.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
+    write_text(exp_dir / ".done", f"{datetime.now().isoformat(timespec='seconds')} {time.time() - t0:.1f} s\n")
+    return summary
