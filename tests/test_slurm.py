@@ -74,7 +74,7 @@ def test_job_array_logs_threads_memory_and_time(cluster, work):
 def test_failed_jobs_are_named(cluster, work):
     p = slurm_pl(cluster, work, "JOB=1:3 exp/log/f.JOB.log test JOB -ne 2")
     assert p.returncode == 1
-    assert "1 / 3 jobs failed, logs: " in p.stderr and f"exp/log/f.2.log" in p.stderr
+    assert "1 / 3 jobs failed, logs: " in p.stderr and "exp/log/f.2.log" in p.stderr
     assert "f.1.log" not in p.stderr and "f.3.log" not in p.stderr
     assert "# Ended (code 1)" in (work / "exp/log/f.2.log").read_text()
     assert "# Ended (code 0)" in (work / "exp/log/f.3.log").read_text()

@@ -15,6 +15,7 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass
+from typing import Sequence
 
 # Slurm's time formats: minutes, m:s, h:m:s, d-h, d-h:m, d-h:m:s, or no limit.
 _TIME = re.compile(r"\d+(:\d+){0,2}|\d+-\d+(:\d+){0,2}|UNLIMITED|INFINITE", re.IGNORECASE)
@@ -131,7 +132,7 @@ def now() -> str:
     return datetime.datetime.now().strftime("%c")
 
 
-def header(command: str, notes: list[str] = ()) -> str:
+def header(command: str, notes: Sequence[str] = ()) -> str:
     """The top of a job's log: its command, start time and anything the runner chose for it."""
     return f"# {command}\n# Started at {now()}\n" + "".join(f"# {n}\n" for n in notes) + "#\n"
 
