@@ -6,7 +6,8 @@
 # machine shares one install (torch alone is ~5.5 GB) and a change of dependencies makes a new one.
 # The emogcn sources are NOT installed into it: path.sh puts the clone itself on PYTHONPATH.
 #
-# Optional extras (openSMILE) are installed on top of that environment, each recorded by a marker
+# Optional extras (openSMILE; silero-vad for emogcn-predict --segment; onnx and onnxruntime for
+# exports) are installed on top of that environment, each recorded by a marker
 # keyed by its own requirement list, so adding an extra does not reinstall torch.
 #
 # Set EMOGCN_PYTHON=/path/to/python to use an environment you manage yourself instead.
@@ -47,18 +48,21 @@ if [ ! -f "$venv/.complete" ]; then
   echo "emogcn: environment ready" >&2
 fi
 
-extras=$("$base_python" - "$root/pyproject.toml" <<'PY'
+# The optional extras installed on top: each one's requirements, and a module that must import after.
+EXTRAS="opensmile:opensmile vad:silero_vad export:onnx,onnxruntime"
+extras=$("$base_python" - "$root/pyproject.toml" $EXTRAS <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
-    print("\n".join(sorted(tomllib.load(f)["project"]["optional-dependencies"]["opensmile"])))
+    optional = tomllib.load(f)["project"]["optional-dependencies"]
+print("\n".join(sorted(r for extra in sys.argv[2:] for r in optional[extra.split(":")[0]])))
 PY
 )
 extras_marker=$venv/.extras-$(printf '%s\n' "$extras" | sha1sum | cut -c1-12)
 if [ ! -f "$extras_marker" ]; then
-  echo "emogcn: installing the optional front-end packages: $(echo $extras)" >&2
+  echo "emogcn: installing the optional packages: $(echo $extras)" >&2
   mapfile -t extra_list <<<"$extras"
   "$venv/bin/python" -m pip install --quiet "${extra_list[@]}" >&2
-  "$venv/bin/python" -c 'import opensmile' >&2
+  for extra in $EXTRAS; do "$venv/bin/python" -c "import ${extra#*:}" >&2; done
   touch "$extras_marker"
 fi
 echo "$venv"
