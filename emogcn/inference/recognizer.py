@@ -28,6 +28,7 @@ from emogcn.features.audio import AudioError, prepare_wave, read_audio
 from emogcn.features.faces import FaceError
 from emogcn.features.frontends import make_extractor
 from emogcn.inference.inputs import InputItem
+from emogcn.inference.model import forward_batches
 from emogcn.inference.normalise import NormalisationError, check_policy, normalise
 from emogcn.inference.package import ModelPackage, load_package
 from emogcn.inference.results import Prediction, PredictionError, Segment
@@ -249,26 +250,8 @@ class EmotionRecognizer:
             u.feats = f
         return units
 
-    @torch.inference_mode()
-    def _forward(self, feats: list) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """(probabilities, dims) per item; items batched by length, so little of a batch is padding."""
-        out: list = [None] * len(feats)
-        order = sorted(range(len(feats)), key=lambda i: feats[i].shape[0])
-        for first in range(0, len(order), self.batch_size):
-            idx = order[first:first + self.batch_size]
-            if self.input == "image":
-                x = torch.stack([feats[i] for i in idx]).to(self.device)
-                lengths = None
-            else:
-                tensors = [torch.from_numpy(feats[i]) for i in idx]
-                x = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(self.device)
-                lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.long, device=self.device)
-            result = self.model(x, lengths)
-            probs = torch.softmax(result["logits"].float(), dim=-1).cpu().numpy()
-            dims = result["dims"].float().cpu().numpy() if result.get("dims") is not None else None
-            for row, i in enumerate(idx):
-                out[i] = (probs[row], dims[row] if dims is not None else None)
-        return out
+    def _forward(self, items: list) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        return forward_batches(self.model, items, self.device, self.batch_size, image=self.input == "image")
 
     def _result(self, where: str, parts, duration: float | None, segmented: bool) -> Prediction:
         def dims_of(values) -> dict:
