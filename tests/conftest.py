@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,7 @@ def speech_samples(n: int, seed: int = 77, rate: int = 16000) -> list:
 
     spec = importlib.util.spec_from_file_location("make_mini_corpus", REPO / "local" / "make_mini_corpus.py")
     corpus = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, corpus)  # its dataclasses look their module up there
     spec.loader.exec_module(corpus)
     speakers = corpus.make_speakers(seed, 1)
     out = []
