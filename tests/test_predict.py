@@ -239,3 +239,76 @@ def test_console_script_and_devices(packaged_mini, new_audio):
     [a], [b] = read_tsv(cpu.stdout), read_tsv(gpu.stdout)
     assert a["label"] == b["label"]
     assert all(abs(float(a[k]) - float(b[k])) < 1e-4 for k in a if k.startswith("p_"))
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory):
+    """About 14 s at 44.1 kHz stereo: three utterances of new speakers between pauses of noise.
+    Returns (file, [(start, end) of each utterance in seconds])."""
+    rng = np.random.default_rng(3)
+    waves = speech_samples(3, seed=91)
+    pieces, truth, t = [], [], 0.0
+    for pause, wave in zip((2.0, 3.0, 2.5), waves):
+        pieces.append(np.zeros(int(pause * 16000), np.float32))
+        t += pause
+        pieces.append(wave)
+        truth.append((t, t + len(wave) / 16000))
+        t += len(wave) / 16000
+    pieces.append(np.zeros(32000, np.float32))
+    x = np.concatenate(pieces) + 1e-3 * rng.standard_normal(int(sum(len(p) for p in pieces))).astype(np.float32)
+    path = tmp_path_factory.mktemp("long") / "meeting.wav"
+    x44 = resample(x.astype(np.float32), 16000, 44100)
+    sf.write(path, np.stack([x44, 0.8 * x44], axis=1), 44100, subtype="PCM_16")
+    return path, truth
+
+
+def _timeline(path):
+    import csv
+
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_segment_long_recording(packaged_mini, long_recording, tmp_path, vad):
+    d, exp, pkg = packaged_mini
+    path, truth = long_recording
+    out = tmp_path / "timelines"
+    p = run_sh(f"{PREDICT} --model {pkg} --segment --vad {vad} --timeline-dir {out} {path}", d)
+    [row] = read_tsv(p.stdout)
+    assert row["error"] == "-" and float(row["duration"]) == pytest.approx(truth[-1][1] + 2.0, abs=0.01)
+    regions = _timeline(out / "meeting.csv")
+    classes = (exp / "fold1" / "classes.txt").read_text().split()
+    assert list(regions[0]) == ["start", "end", "label"] + [f"p_{c}" for c in classes] + ["valence", "arousal"]
+    spans = [(float(r["start"]), float(r["end"])) for r in regions]
+    # every utterance found, every region inside (padding aside) an utterance
+    for start, end in truth:
+        covered = sum(max(0.0, min(end, e) - max(start, s)) for s, e in spans)
+        assert covered > 0.7 * (end - start), (vad, start, end, spans)
+    for s, e in spans:
+        assert any(s > start - 0.3 and e < end + 0.3 for start, end in truth), (vad, s, e, truth)
+    # the recording's row: the regions' duration-weighted mean
+    weights = np.array([e - s for s, e in spans])
+    for c in classes:
+        mean = float(np.dot(weights, [float(r[f"p_{c}"]) for r in regions]) / weights.sum())
+        assert float(row[f"p_{c}"]) == pytest.approx(mean, abs=1e-5)
+    png = (out / "meeting.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    # long regions are cut into pieces of at most --max-segment seconds
+    p = run_sh(f"{PREDICT} --model {pkg} --segment --vad {vad} --max-segment 0.4 --timeline-dir {tmp_path}/short {path}", d)
+    pieces = [(float(r["start"]), float(r["end"])) for r in _timeline(tmp_path / "short" / "meeting.csv")]
+    assert len(pieces) > len(spans) and all(e - s <= 0.4 + 1e-3 for s, e in pieces)
+
+
+def test_segment_finds_no_speech_in_noise(packaged_mini, tmp_path):
+    d, _, pkg = packaged_mini
+    sf.write(tmp_path / "noise.wav", 0.01 * np.random.default_rng(1).standard_normal(5 * 16000), 16000)
+    good = speech_samples(1, seed=5)[0]
+    sf.write(tmp_path / "speech.wav", np.concatenate([np.zeros(8000), good, np.zeros(8000)]), 16000)
+    p = run_sh(f"{PREDICT} --model {pkg} --segment --timeline-dir {tmp_path}/t {tmp_path}/noise.wav "
+               f"{tmp_path}/speech.wav", d, check=False)
+    assert p.returncode == 2
+    noise, speech = read_tsv(p.stdout)
+    assert "no speech found (the silero voice-activity detector)" in noise["error"]
+    assert speech["error"] == "-" and (tmp_path / "t" / "speech.csv").is_file()
+    assert not (tmp_path / "t" / "noise.csv").exists()

@@ -12,6 +12,7 @@ piece is about as long as the utterances the model was trained on.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,9 @@ def _silero_model():
     threads = torch.get_num_threads()
     import silero_vad  # its import sets torch's thread count to 1 for the whole process
 
-    model = silero_vad.load_silero_vad()  # the TorchScript model inside the wheel
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.load's and importlib.resources' deprecation notices
+        model = silero_vad.load_silero_vad()  # the TorchScript model inside the wheel
     torch.set_num_threads(threads)
     return model
 
