@@ -17,10 +17,10 @@ def _ua(rows, key, label_key, utt2emo, classes):
 def test_policy_table_agrees_with_scoring_and_prediction(packaged_mini, tmp_path):
     d, exp, pkg = packaged_mini
     name = exp.relative_to(d)
-    p = run_sh(f"python -m emogcn.bin.norm_policies --policies global,utterance,batch:1000,batch:3,speaker,none "
+    p = run_sh(f"python -m emogcn.bin.norm_policies --policies global,utterance,batch:1,batch:1000,batch:3,speaker,none "
                f"--json {tmp_path}/p.json {name}", d)
     rows = {r["policy"]: r for r in json.loads((tmp_path / "p.json").read_text())["rows"]}
-    assert list(rows) == ["global", "utterance", "batch:1000", "batch:3", "speaker", "none"]
+    assert list(rows) == ["global", "utterance", "batch:1", "batch:1000", "batch:3", "speaker", "none"]
     assert {k for k, r in rows.items() if r["input_only"]} == {"global", "utterance", "none"}
     assert "| speaker | no |" in p.stdout and "best policy that needs nothing but the input:" in p.stdout
 
@@ -31,10 +31,13 @@ def test_policy_table_agrees_with_scoring_and_prediction(packaged_mini, tmp_path
     run_sh(f"python -m emogcn.bin.infer {name}/fold1 {test} {tmp_path}/infer", d)
     scored = read_tsv((tmp_path / "infer" / "predictions.tsv").read_text())
     assert rows["speaker"]["ua_pooled"] == _ua(scored, "utt", "hypothesis", utt2emo, classes)
-    # global, utterance, and batch over the whole test set: emogcn-predict under that policy
-    for policy, flag in (("global", "global"), ("utterance", "utterance"), ("batch:1000", "batch")):
-        out = run_sh(f"{PREDICT} --model {pkg} --no-progress --speaker-stats {flag} {test}/wav.scp", d)
+    # global and utterance: emogcn-predict under that policy
+    for policy in ("global", "utterance"):
+        out = run_sh(f"{PREDICT} --model {pkg} --no-progress --speaker-stats {policy} {test}/wav.scp", d)
         assert rows[policy]["ua_pooled"] == _ua(read_tsv(out.stdout), "input", "label", utt2emo, classes), policy
+    # batches of one speaker's recordings: of one, an utterance's own statistics; of all, the speaker's
+    assert rows["batch:1"]["ua_pooled"] == rows["utterance"]["ua_pooled"]
+    assert rows["batch:1000"]["ua_pooled"] == rows["speaker"]["ua_pooled"]
     assert rows["batch:3"]["folds"] == 1 and 0 <= rows["batch:3"]["ua_pooled"] <= 1
 
 

@@ -33,7 +33,7 @@ def test_package_holds_everything_prediction_needs(packaged_mini):
     assert info["dims"] == ["valence", "arousal"]
     assert info["input"] == "frames" and info["input_dim"] == 80 and info["sample_rate"] == 16000
     assert info["normalisation"]["trained"] == "speaker"
-    assert info["normalisation"]["default"] == "utterance"
+    assert info["normalisation"]["default"] == "global"
     assert set(info["normalisation"]["allowed"]) == {"global", "utterance", "batch", "speaker", "none"}
     assert info["source"]["corpus"] == "mini"
     assert "fold1 of 2" in info["source"]["protocol"]

@@ -221,8 +221,9 @@ def experiment_name(exp_dir: Path) -> str:
 def write_package(exp_dir: Path, out_dir: Path, checkpoint: str | None = None, feat_config: Path | None = None,
                   train_dir: Path | None = None, norm_default: str | None = None, results: Path | None = None,
                   corpus: str | None = None, name: str | None = None, recipe_dir: Path = Path("."),
-                  command: str = "") -> Path:
-    """Writes the package of experiment `exp_dir` to out_dir (replaced when it exists)."""
+                  command: str = "", input_dim: int | None = None) -> Path:
+    """Writes the package of experiment `exp_dir` to out_dir (replaced when it exists).
+    `input_dim` is needed only when neither the training data nor the front-end config tells it."""
     cfg = load_config(TrainConfig, exp_dir / CONFIG)
     if not (exp_dir / ".done").is_file():
         raise PackageError(f"{exp_dir}: training has not finished (no .done)")
@@ -255,7 +256,7 @@ def write_package(exp_dir: Path, out_dir: Path, checkpoint: str | None = None, f
     if is_face != (cfg.input == "image"):
         raise PackageError(f"{feat_config}: a '{frontend.type}' front-end for a model whose input is '{cfg.input}'")
 
-    input_dim = _input_dim(cfg, frontend, train_dir)
+    input_dim = input_dim or _input_dim(cfg, frontend, train_dir)
     model, _ = build_inference_model(cfg, exp_dir / GRAPH, input_dim, state)  # the weights must fit, now
     dims = list(graph.nodes[len(classes):])[: model.num_dims]
 

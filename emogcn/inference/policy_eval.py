@@ -5,9 +5,8 @@ For each fold of an experiment the test set's raw features (its feats.scp) are n
 prediction would normalise them and run through the fold's model:
   global      the fold's training statistics
   utterance   each test utterance on its own
-  batch:N     the test utterances dealt at random (seeded) into groups of N, statistics per group:
-              a call of emogcn-predict on N of the speaker's recordings (leave-one-speaker-out:
-              every test utterance is the test speaker's)
+  batch:N     each test speaker's utterances dealt at random (seeded) into groups of N,
+              statistics per group: a call of emogcn-predict on N of one speaker's recordings
   speaker     the statistics of each test speaker's utterances: the recipe's own scoring
   none        the raw features
 The test set is the sibling `test` of the training set named in the fold's command.txt, paths
@@ -94,18 +93,21 @@ def _global_stats(exp: Path, train_dir: Path) -> np.ndarray:
     return accumulate_stats(np.asarray(m) for _, m in kaldiio.load_scp_sequential(str(train_dir / "feats.scp")))
 
 
-def batch_groups(n: int, size: int, seed: int) -> list[str]:
-    """Group names dealing n items at random into groups of `size` (the last one smaller)."""
-    order = np.random.default_rng(seed).permutation(n)
-    groups = [""] * n
-    for rank, i in enumerate(order):
-        groups[i] = f"batch{rank // size}"
+def batch_groups(speakers: list[str], size: int, seed: int) -> list[str]:
+    """Group names dealing each speaker's items at random into groups of `size` (a speaker's last
+    group smaller): the calls of emogcn-predict on `size` recordings of one speaker."""
+    rng = np.random.default_rng(seed)
+    groups = [""] * len(speakers)
+    for spk in sorted(set(speakers)):
+        mine = [i for i, s in enumerate(speakers) if s == spk]
+        for rank, i in enumerate(rng.permutation(mine)):
+            groups[i] = f"{spk}/batch{rank // size}"
     return groups
 
 
 def normalised(data: FoldData, policy: str, stats: np.ndarray, seed: int) -> list[np.ndarray]:
     if policy.startswith("batch:"):
-        return normalise(data.feats, "speaker", groups=batch_groups(len(data.feats), int(policy[6:]), seed))
+        return normalise(data.feats, "speaker", groups=batch_groups(data.speakers, int(policy[6:]), seed))
     if policy == "speaker":
         return normalise(data.feats, "speaker", groups=data.speakers)
     return normalise(data.feats, policy, global_stats=stats)
