@@ -8,7 +8,9 @@ The networks are the recipes' emotion_gcn configs (conf/train_ecapa_emotion_gcn.
 on 80-dim fbank; conf/train_emotion_gcn.yaml: the 2-D CNN; conf/train_mlp_emotion_gcn.yaml: the
 MLP on 6373 ComParE functionals), randomly initialised (speed does not depend on the weights),
 packaged and exported in a temporary directory. Speech utterances are 3 s (300 frames); batches
-of 1 and 16. Each figure is the median over --repeats runs of --utts utterances, after a warm-up.
+of 1 and 16; one thread by default (--threads), so that the figures are per core and other work on
+a shared machine disturbs them less. Each figure is the median over --repeats runs of --utts
+utterances, after a warm-up, in wall-clock time and (in brackets) per CPU second.
 """
 
 from __future__ import annotations
@@ -66,17 +68,20 @@ def random_package(root: Path, config: str, frontend: str, dim: int) -> Path:
                          input_dim=dim)
 
 
-def timed(fn, repeats: int) -> float:
+def timed(fn, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of fn() (CPU time: the figure other work on the machine
+    disturbs least)."""
     fn()  # warm-up (TorchScript's profiling runs, ONNX Runtime's allocations)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
-def bench_network(pkg_dir: Path, frames: int, utts: int, repeats: int) -> dict[str, dict[int, float]]:
+def bench_network(pkg_dir: Path, frames: int, utts: int, repeats: int, threads: int) -> dict[str, dict[int, tuple]]:
     import onnxruntime
 
     package = load_package(pkg_dir)
@@ -86,8 +91,11 @@ def bench_network(pkg_dir: Path, frames: int, utts: int, repeats: int) -> dict[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ts = torch.jit.load(str(ts_path))
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    rates: dict[str, dict[int, float]] = {"eager": {}, "torchscript": {}, "onnxruntime": {}}
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    rates: dict[str, dict[int, tuple]] = {"eager": {}, "torchscript": {}, "onnxruntime": {}}
     for batch in (1, 16):
         feats = torch.randn(batch, frames, package.info.input_dim)
         lengths = torch.full((batch,), frames, dtype=torch.long)
@@ -107,7 +115,8 @@ def bench_network(pkg_dir: Path, frames: int, utts: int, repeats: int) -> dict[s
                 session.run(None, feed)
 
         for name, fn in (("eager", run_torch(net)), ("torchscript", run_torch(ts)), ("onnxruntime", run_ort)):
-            rates[name][batch] = calls * batch / timed(fn, repeats)
+            wall, cpu = timed(fn, repeats)
+            rates[name][batch] = (calls * batch / wall, calls * batch / cpu)
     return rates
 
 
@@ -117,8 +126,8 @@ def bench_end_to_end(pkg_dir: Path, files: list[str], repeats: int) -> tuple[flo
 
     r = EmotionRecognizer.from_dir(pkg_dir, device="cpu", normalisation="none")
     seconds = sum(p.duration for p in r.predict_many(files))
-    t = timed(lambda: r.predict_many(files), repeats)
-    return len(files) / t, seconds / t
+    wall, cpu = timed(lambda: r.predict_many(files), repeats)
+    return len(files) / wall, len(files) / cpu, seconds / wall
 
 
 def main() -> int:
@@ -127,25 +136,29 @@ def main() -> int:
     parser.add_argument("--utts", type=int, default=64)
     parser.add_argument("--emodb", type=Path, default=REPO.parent / "shared" / "corpora" / "emodb" / "wav")
     parser.add_argument("--files", type=int, default=100, help="EmoDB files for the end-to-end run")
+    parser.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads (default 1: per core)")
     args = parser.parse_args()
     import onnxruntime
 
+    torch.set_num_threads(args.threads)
     print(f"bench_export: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before, torch "
           f"{torch.__version__} ({torch.get_num_threads()} threads), onnxruntime {onnxruntime.__version__}")
     start = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'network':<16}{'batch':>6}{'eager utt/s':>14}{'TorchScript':>14}{'ONNX Runtime':>14}")
+        print("utterances per second, wall (per CPU second):")
+        print(f"{'network':<16}{'batch':>6}{'eager':>20}{'TorchScript':>20}{'ONNX Runtime':>20}")
         packages = {}
         for name, config, frontend, dim, frames in MODELS:
             packages[name] = random_package(Path(tmp) / name.split()[0], config, frontend, dim)
-            rates = bench_network(packages[name], frames, args.utts, args.repeats)
+            rates = bench_network(packages[name], frames, args.utts, args.repeats, args.threads)
             for batch in (1, 16):
-                print(f"{name:<16}{batch:>6}" + "".join(f"{rates[k][batch]:>14.1f}" for k in rates))
+                cells = [f"{rates[k][batch][0]:.1f} ({rates[k][batch][1]:.1f})" for k in rates]
+                print(f"{name:<16}{batch:>6}" + "".join(f"{c:>20}" for c in cells))
         files = sorted(str(p) for p in args.emodb.glob("*.wav"))[: args.files]
         if files:
-            per_s, xrt = bench_end_to_end(packages["ecapa_tdnn"], files, args.repeats)
+            per_s, per_cpu, xrt = bench_end_to_end(packages["ecapa_tdnn"], files, args.repeats)
             print(f"end to end (EmotionRecognizer.predict_many, ECAPA-TDNN, {len(files)} EmoDB files, eager): "
-                  f"{per_s:.1f} files/s, {xrt:.0f}x real time")
+                  f"{per_s:.1f} files/s ({per_cpu:.1f} per CPU s), {xrt:.0f}x real time")
     print(f"benchmark took {time.time() - start:.0f} s; load average {os.getloadavg()[0]:.2f} after")
     return 0
 

@@ -59,6 +59,7 @@ def test_face_export_and_cli(tmp_path):
     assert spec["outputs"] == ["probs", "dims"] and spec["files"] == ["model.torchscript.pt", "model.onnx"]
     worst = export.max_difference(package, package.path / export.TORCHSCRIPT, package.path / export.ONNX)
     assert max(worst.values()) < 1e-4
-    traced = torch.jit.load(str(package.path / export.TORCHSCRIPT))
+    with pytest.warns(FutureWarning, match="deprecated"):  # TorchScript is deprecated in torch 2.14, still works
+        traced = torch.jit.load(str(package.path / export.TORCHSCRIPT))
     probs, dims = traced(torch.randn(4, 3, 32, 32))
     assert probs.shape == (4, 3) and dims.shape == (4, 2)

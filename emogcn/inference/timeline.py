@@ -35,7 +35,7 @@ def plot_timeline(pred: Prediction, classes: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     segments = pred.segments or []
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+    fig, ax = plt.subplots(figsize=(11, 3.5))
     for s in segments:
         ax.axvspan(s.start, s.end, color="0.93", zorder=0)
     colours = plt.get_cmap("tab10")
@@ -50,7 +50,7 @@ def plot_timeline(pred: Prediction, classes: list[str], path: Path) -> None:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("probability")
     ax.set_title(f"{Path(pred.input).name}: {pred.label}", fontsize=10)
-    ax.legend(loc="upper right", fontsize=8, ncol=min(len(classes), 4))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
