@@ -140,3 +140,55 @@ def test_building_for_inference_never_downloads(monkeypatch, tmp_path):
         input_dim=3)
     model, _ = build_inference_model(cfg, exp / "graph", 3)  # DenseNet-121 with weights: imagenet, offline
     assert sum(p.numel() for p in model.parameters()) > 6_000_000
+
+
+def test_ssl_front_end_weights_travel_with_the_package(tmp_path):
+    import torchaudio
+
+    from emogcn import EmotionRecognizer
+    from test_frontends import TINY_WAV2VEC2
+
+    torch.manual_seed(0)
+    torch.save(torchaudio.models.wav2vec2_model(**TINY_WAV2VEC2).state_dict(), tmp_path / "upstream_local.pth")
+    frontend = {"type": "ssl", "model": "wav2vec2_model", "model_options": TINY_WAV2VEC2,
+                "weights": str(tmp_path / "upstream_local.pth")}
+    (tmp_path / "ssl.yaml").write_text(yaml.safe_dump(frontend))
+    cfg = {"model": {"variant": "single_task", "backbone": "ecapa_tdnn", "layer_sum": 3, "backbone_options": {
+        "channels": 8, "dilations": [2], "se_channels": 4, "attention_channels": 4, "embed_dim": 8}}}
+    exp = make_random_experiment(tmp_path / "exp", cfg, input_dim=3 * 24)
+    write_package(exp, tmp_path / "model", feat_config=tmp_path / "ssl.yaml", input_dim=72)
+    stored = yaml.safe_load((tmp_path / "model" / "frontend.yaml").read_text())
+    assert stored["weights"] == "upstream.pth" and (tmp_path / "model" / "upstream.pth").is_file()
+    # self-contained: moved elsewhere, with the original weights gone, it still predicts
+    (tmp_path / "upstream_local.pth").unlink()
+    shutil.move(tmp_path / "model", tmp_path / "moved")
+    r = EmotionRecognizer.from_dir(tmp_path / "moved", device="cpu")
+    wave = np.sin(np.arange(16000) / 7.0).astype(np.float32) * 0.3
+    assert r.predict(wave, sample_rate=16000).ok
+    # a torchaudio bundle would be downloaded at prediction time: refused
+    (tmp_path / "bundle.yaml").write_text("type: ssl\nweights: bundle:HUBERT_BASE\n")
+    with pytest.raises(PackageError, match="would be downloaded"):
+        write_package(exp, tmp_path / "m2", feat_config=tmp_path / "bundle.yaml", input_dim=72)
+
+
+def test_final_model_trained_on_every_speaker(packaged_mini, tmp_path):
+    """A model trained on all of data/all (no fold, no test set): its card says so and quotes the
+    cross-validated row of its config with --results-name."""
+    d, exp, _ = packaged_mini
+    final = d / "exp" / "final" / "emotion_gcn_tiny_all"
+    shutil.copytree(exp / "fold1", final)
+    (final / "command.txt").write_text("python -m emogcn.bin.train tiny.yaml data/all data/folds/fold1/dev exp/graph "
+                                       "exp/final/emotion_gcn_tiny_all\n")
+    append_results_row(d / "RESULTS_cv.md", {"date": "2026-01-01", "name": "emotion_gcn_tiny_seed5", "UA pooled": "47.11",
+                                             "UA folds mean ± std": "-", "WA": "-", "macro-F1": "-", "folds": "2"})
+    run_sh("steps/package.sh --results RESULTS_cv.md --results-name emotion_gcn_tiny_seed5 "
+           f"exp/final/emotion_gcn_tiny_all {tmp_path}/final", d)
+    info = yaml.safe_load((tmp_path / "final" / "package.yaml").read_text())
+    assert info["source"]["protocol"] == "trained on every speaker of data/all (no held-out test speakers)"
+    assert info["name"] == "emotion_gcn_tiny_all" and info["metrics"]["UA pooled"] == "47.11"
+    # the front-end config and global statistics are data/all's own
+    from emogcn.data.cmvn import load_global_stats
+
+    assert (tmp_path / "final" / "frontend.yaml").read_text() == (d / "data" / "all" / "conf" / "feats.yaml").read_text()
+    np.testing.assert_array_equal(np.load(tmp_path / "final" / "cmvn_global.npy", allow_pickle=False),
+                                  load_global_stats(d / "data" / "all"))

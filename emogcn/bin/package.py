@@ -1,8 +1,8 @@
 """Packages a trained model into a self-contained directory for emogcn-predict and the Python API.
 
     python -m emogcn.bin.package [--fold K] [--checkpoint best|last|averaged] [--results RESULTS.md]
-        [--feat-config conf/feats.yaml] [--train-dir DIR] [--norm-default POLICY] [--corpus NAME]
-        [--name NAME] <exp-dir> <out-dir>
+        [--results-name NAME] [--feat-config conf/feats.yaml] [--train-dir DIR] [--norm-default POLICY]
+        [--corpus NAME] [--name NAME] <exp-dir> <out-dir>
 
 <exp-dir> is one trained model (exp/<variant>_<tag>_seed<s>/fold<k>, or a model trained on every
 speaker), or an experiment with folds and --fold K. Without --checkpoint the experiment config's
@@ -10,7 +10,8 @@ inference_checkpoint is used. The front-end config is the one stage 1 kept besid
 data (data[/<tag>]/all/conf/feats.yaml; the training data directory comes from the experiment's
 command.txt, relative to the current directory, the recipe's), unless --feat-config names one.
 --results: the recipe's RESULTS.md, whose row of this experiment (pooled over its folds) goes into
-the model card. --norm-default: the normalisation policy prediction uses unless told otherwise
+the model card; --results-name picks another row (a final model trained on every speaker has no
+test set of its own: name the cross-validated experiment of the same config). --norm-default: the normalisation policy prediction uses unless told otherwise
 (default: what training used when that needs nothing but the input, else the package's measured
 choice; see emogcn/inference/normalise.py). Run from the recipe directory. See
 emogcn/inference/package.py for the layout.
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fold", type=int, help="package <exp-dir>/fold<K>")
     parser.add_argument("--checkpoint", choices=("best", "last", "averaged"), help="default: the config's")
     parser.add_argument("--results", type=Path, help="RESULTS.md holding this experiment's row")
+    parser.add_argument("--results-name", help="the RESULTS.md row to report (default: the experiment's name)")
     parser.add_argument("--feat-config", type=Path, help="front-end YAML (default: conf/feats.yaml beside the data)")
     parser.add_argument("--train-dir", type=Path, help="training data directory (default: from command.txt)")
     parser.add_argument("--norm-default", choices=("global", "utterance", "batch", "speaker", "none"))
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         exp = resolve_experiment(args.exp_dir, args.fold)
         write_package(exp, args.out_dir, checkpoint=args.checkpoint, feat_config=args.feat_config,
                       train_dir=args.train_dir, norm_default=args.norm_default, results=args.results,
-                      corpus=args.corpus, name=args.name, command=command)
+                      corpus=args.corpus, name=args.name, command=command, results_name=args.results_name)
     except (PackageError, ConfigError, DataDirError, GraphError, CmvnError, ValueError, FileNotFoundError,
             RuntimeError) as e:
         print(f"package: error: {' '.join(str(e).split())}", file=sys.stderr)

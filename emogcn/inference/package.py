@@ -221,9 +221,11 @@ def experiment_name(exp_dir: Path) -> str:
 def write_package(exp_dir: Path, out_dir: Path, checkpoint: str | None = None, feat_config: Path | None = None,
                   train_dir: Path | None = None, norm_default: str | None = None, results: Path | None = None,
                   corpus: str | None = None, name: str | None = None, recipe_dir: Path = Path("."),
-                  command: str = "", input_dim: int | None = None) -> Path:
+                  command: str = "", input_dim: int | None = None, results_name: str | None = None) -> Path:
     """Writes the package of experiment `exp_dir` to out_dir (replaced when it exists).
-    `input_dim` is needed only when neither the training data nor the front-end config tells it."""
+    `results_name`: the RESULTS.md row to report (default: the experiment's name; a final model
+    trained on every speaker names the cross-validated experiment of its config). `input_dim` is
+    needed only when neither the training data nor the front-end config tells it."""
     cfg = load_config(TrainConfig, exp_dir / CONFIG)
     if not (exp_dir / ".done").is_file():
         raise PackageError(f"{exp_dir}: training has not finished (no .done)")
@@ -276,7 +278,7 @@ def write_package(exp_dir: Path, out_dir: Path, checkpoint: str | None = None, f
                            f"'{trained}'); possible: {', '.join(allowed)}")
 
     exp_name = experiment_name(exp_dir)
-    metrics = experiment_result(results, exp_name) if results is not None else {}
+    metrics = experiment_result(results, results_name or exp_name) if results is not None else {}
     words = training_command(exp_dir)
     info = PackageInfo(
         emogcn_version=__version__, name=name or exp_name, input=cfg.input, input_dim=input_dim,
