@@ -99,7 +99,8 @@ def energy_regions(wave: np.ndarray, rate: int, opts: VadOptions) -> list[tuple[
         else:
             merged.append([start, end])
     duration = wave.shape[0] / rate
-    return [(max(0.0, s - opts.pad_s), min(duration, e + opts.pad_s)) for s, e in merged if e - s >= opts.min_speech_s]
+    return [(float(max(0.0, s - opts.pad_s)), float(min(duration, e + opts.pad_s))) for s, e in merged
+            if e - s >= opts.min_speech_s]
 
 
 def split_long(regions: list[tuple[float, float]], max_s: float) -> list[tuple[float, float]]:
