@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,71 @@ def prepare_mini_recipe(d: Path, train_config: dict, utts_per_class: int = 4) ->
 def mini(tmp_path_factory):
     """prepare_mini_recipe with the fault suite's training config."""
     return prepare_mini_recipe(tmp_path_factory.mktemp("faults") / "recipe", FAULT_TRAIN_CONFIG)
+
+
+def make_random_experiment(exp: Path, train_config: dict, input_dim: int, labels=("anger", "happiness", "neutral"),
+                           seed: int = 0) -> Path:
+    """A finished experiment directory without training: a graph from a small data directory and a
+    randomly initialised checkpoint (best.pt), for tests of packaging and export."""
+    import shutil
+
+    import torch
+
+    from emogcn.config import dump_config, from_dict, to_dict
+    from emogcn.graph.build import GraphConfig, build_graph
+    from emogcn.inference.model import build_inference_model
+    from emogcn.training.config import TrainConfig
+
+    data = make_data_dir(exp.parent / f"{exp.name}_data", {"s1": 6, "s2": 6}, labels=labels)
+    graph_dir = exp.parent / f"{exp.name}_graph"
+    build_graph(data, graph_dir, GraphConfig(method="identity"))
+    cfg = from_dict(TrainConfig, train_config)
+    torch.manual_seed(seed)
+    model, classes = build_inference_model(cfg, graph_dir, input_dim)
+    (exp / "checkpoints").mkdir(parents=True)
+    torch.save({"model": model.state_dict(), "epoch": 1, "config": to_dict(cfg), "classes": classes},
+               exp / "checkpoints" / "best.pt")
+    dump_config(cfg, exp / "config.yaml")
+    (exp / "classes.txt").write_text("".join(c + "\n" for c in classes))
+    shutil.copytree(graph_dir, exp / "graph")
+    (exp / ".done").write_text("best_epoch 1\n")
+    return exp
+
+
+def train_mini_experiment(d: Path, name: str = "emotion_gcn_tiny_seed5") -> Path:
+    """Trains FAULT_TRAIN_CONFIG on fold 1 of a prepare_mini_recipe directory (about 20 s)."""
+    run_sh(f"steps/train.sh tiny.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph exp/{name}/fold1", d)
+    return d / "exp" / name
+
+
+@pytest.fixture(scope="session")
+def packaged_mini(tmp_path_factory):
+    """A mini recipe with one trained fold (FAULT_TRAIN_CONFIG, per-speaker CMVN), packaged by
+    steps/package.sh into exp/model: (recipe dir, experiment dir, package dir)."""
+    d = prepare_mini_recipe(tmp_path_factory.mktemp("packaged") / "recipe", FAULT_TRAIN_CONFIG)
+    exp = train_mini_experiment(d)
+    run_sh(f"steps/package.sh --fold 1 {exp.relative_to(d)} exp/model", d)
+    return d, exp, d / "exp" / "model"
+
+
+def speech_samples(n: int, seed: int = 77, rate: int = 16000) -> list:
+    """n mono float32 utterances at `rate` from the mini corpus's synthesiser, with speakers (a
+    seed) the recipe directories of the tests never saw."""
+    import importlib.util
+
+    import numpy as np
+
+    from emogcn.features.audio import resample
+
+    spec = importlib.util.spec_from_file_location("make_mini_corpus", REPO / "local" / "make_mini_corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, corpus)  # its dataclasses look their module up there
+    spec.loader.exec_module(corpus)
+    speakers = corpus.make_speakers(seed, 1)
+    out = []
+    for i in range(n):
+        spk = speakers[i % len(speakers)]
+        emotion = corpus.CLASSES[i % len(corpus.CLASSES)]
+        audio = corpus.synthesize(spk, emotion, np.random.default_rng([seed, i]))
+        out.append(resample(audio.mean(axis=1).astype(np.float32), spk.rate, rate))
+    return out

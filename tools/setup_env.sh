@@ -6,8 +6,9 @@
 # machine shares one install (torch alone is ~5.5 GB) and a change of dependencies makes a new one.
 # The emogcn sources are NOT installed into it: path.sh puts the clone itself on PYTHONPATH.
 #
-# Optional extras (openSMILE, scikit-learn) are installed on top of that environment, each recorded by a
-# marker keyed by its own requirement list, so adding an extra does not reinstall torch.
+# Optional extras (openSMILE; scikit-learn for the SVM baseline; silero-vad for emogcn-predict
+# --segment; onnx and onnxruntime for exports) are installed on top of that environment, each
+# recorded by a marker keyed by its own requirement list, so adding an extra does not reinstall torch.
 #
 # Set EMOGCN_PYTHON=/path/to/python to use an environment you manage yourself instead.
 set -euo pipefail

@@ -26,10 +26,10 @@ from emogcn.config import ConfigError, load_config
 from emogcn.data.cmvn import Cmvn
 from emogcn.data.dataset import make_loader
 from emogcn.data.datadir import DataDirError
+from emogcn.inference.model import build_inference_model
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import (CHECKPOINTS, build_experiment_model, input_dim, load_checkpoint, make_dataset,
-                                     predict, select_device)
+from emogcn.training.trainer import CHECKPOINTS, input_dim, load_checkpoint, make_dataset, predict, select_device
 
 logger = get_logger("emogcn.infer")
 
@@ -59,11 +59,12 @@ def infer(exp_dir: Path, sets: list[tuple[Path, Path]], gpu: int | None = None, 
     if not todo:
         return []
     device = select_device(gpu)
-    model, classes = build_experiment_model(cfg, exp_dir / "graph", input_dim=input_dim(cfg, todo[0][0]))
     ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
-    model.load_state_dict(load_checkpoint(ckpt, map_location=device)["model"])
+    # built without pretrained backbone weights (nothing downloaded): the checkpoint has them all
+    model, classes = build_inference_model(cfg, exp_dir / "graph", input_dim(cfg, todo[0][0]),
+                                           load_checkpoint(ckpt, map_location="cpu")["model"])
     logger.info("model weights from %s", ckpt)
     model.to(device)
     cmvn = None

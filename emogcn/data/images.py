@@ -19,6 +19,21 @@ IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 
 
+def crop_to_image(flat, where: str = "face crop") -> torch.Tensor:
+    """A stage-1 crop (size, size * 3) of 0-255 RGB values -> (3, size, size) float in [0, 1]."""
+    flat = torch.as_tensor(flat)
+    height = flat.shape[0]
+    if flat.dim() != 2 or flat.shape[1] != 3 * height:
+        raise ValueError(f"{where} is not a square RGB face crop ({tuple(flat.shape)}); "
+                         "was stage 1 run with a face config?")
+    return flat.view(height, height, 3).permute(2, 0, 1) / 255.0
+
+
+def imagenet_normalise(img: torch.Tensor) -> torch.Tensor:
+    """What the backbones saw in training (after augmentation): ImageNet mean and std per channel."""
+    return (img - IMAGENET_MEAN) / IMAGENET_STD
+
+
 class FaceDataset(FeatureDataset):
     def __init__(self, data_dir, classes: list[str], train: bool = False, hflip: bool = False,
                  rotation: float = 0.0, cache: bool = True):
@@ -29,12 +44,7 @@ class FaceDataset(FeatureDataset):
 
     def image(self, i: int) -> torch.Tensor:
         """(3, H, W) float in [0, 1], before augmentation and normalisation."""
-        flat = torch.from_numpy(self.features(i))
-        height = flat.shape[0]
-        if flat.shape[1] != 3 * height:
-            raise ValueError(f"{self.data.path}: '{self.items[i].utt}' is not a square RGB face crop "
-                             f"({tuple(flat.shape)}); was stage 1 run with a face config?")
-        return flat.view(height, height, 3).permute(2, 0, 1) / 255.0
+        return crop_to_image(self.features(i), f"{self.data.path}: '{self.items[i].utt}'")
 
     def __getitem__(self, i: int) -> dict:
         img = self.image(i)
@@ -44,6 +54,6 @@ class FaceDataset(FeatureDataset):
             if self.rotation > 0:
                 angle = float((torch.rand(()) * 2 - 1) * self.rotation)
                 img = F.rotate(img, angle, interpolation=F.InterpolationMode.BILINEAR)
-        img = (img - IMAGENET_MEAN) / IMAGENET_STD
+        img = imagenet_normalise(img)
         it = self.items[i]
         return {"index": i, "feats": img.contiguous(), "label": it.label, "dims": it.dims}

@@ -43,8 +43,25 @@ def read_audio(spec: str, target_rate: int, min_samples: int = 1) -> np.ndarray:
     except Exception as e:  # soundfile raises LibsndfileError/RuntimeError/TypeError by format
         reason = str(e).strip().replace("\n", " ") or type(e).__name__
         raise AudioError(f"{where}: cannot read audio: {reason}") from None
-    if samples.shape[0] == 0:
+    return prepare_wave(samples, rate, target_rate, min_samples, where)
+
+
+def prepare_wave(samples: np.ndarray, rate: int, target_rate: int, min_samples: int = 1,
+                 where: str = "audio") -> np.ndarray:
+    """Decoded samples ((n,) or (n, channels), any rate) -> float32 mono at `target_rate`.
+
+    The checks and conversions of read_audio after decoding, shared with callers that hold the
+    samples already (emogcn.inference: arrays handed to the Python API); `where` names the source.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2:
+        raise AudioError(f"{where}: expected samples of shape (n,) or (n, channels), got {samples.shape}")
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
         raise AudioError(f"{where}: no samples (empty audio)")
+    if rate <= 0:
+        raise AudioError(f"{where}: sample rate must be positive, got {rate}")
     # Mono: one channel is a contiguous view already; several are averaged.
     wave = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
     if not np.isfinite(wave).all():

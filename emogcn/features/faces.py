@@ -100,11 +100,15 @@ class FaceExtractor:
             raise FaceError(f"{path}: file not found") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise FaceError(f"{path}: cannot read image: {' '.join(str(e).split())}") from None
-        box, landmarks = parse_face(face, where or path) if face is not None else (None, None)
+        return self.crop(image, face, where or path, name=path)
+
+    def crop(self, image, face: str | None = None, where: str = "", name: str = "image") -> np.ndarray:
+        """The aligned crop of a decoded RGB PIL image (emogcn.inference hands images in directly)."""
+        box, landmarks = parse_face(face, where or name) if face is not None else (None, None)
         if box is not None:
             x, y, w, h = box
             if x >= image.width or y >= image.height or x + w <= 0 or y + h <= 0:
-                raise FaceError(f"{path}: face box {box} lies outside the {image.width}x{image.height} image")
+                raise FaceError(f"{name}: face box {box} lies outside the {image.width}x{image.height} image")
         crop = align_and_crop(image, box, landmarks, self.cfg.size, self.cfg.align)
         array = np.asarray(crop, dtype=np.float32)  # (size, size, 3), 0-255
         return array.reshape(self.cfg.size, self.cfg.size * 3)
