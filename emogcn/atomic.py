@@ -2,14 +2,16 @@
 
 Each writer writes to a temporary name in the destination directory and renames it into place
 only when the content is complete, so a stage killed midway leaves nothing that a later stage
-could take as finished.
+could take as finished. The temporary name is fixed (`.<name>.tmp`, as Kaldi's scripts do it), so
+the stage run again after a kill writes the same temporary file and leaves nothing behind; two
+writers of one file at once would share it, which the recipe lock (one run per recipe directory)
+and the per-file locks of shared files (RESULTS.md) rule out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -25,10 +27,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yields a temporary path next to `path`; renames it to `path` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any other file
-    tmp_path = Path(tmp)
+    tmp_path = path.with_name(f".{path.name}.tmp")
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 & ~_umask()))
     try:
         yield tmp_path
         os.replace(tmp_path, path)

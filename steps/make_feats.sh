@@ -74,7 +74,7 @@ cp "$config" "$data/conf/.feats.yaml.tmp" && mv "$data/conf/.feats.yaml.tmp" "$d
 shopt -s extglob
 outputs='@(ark|scp|utt2num_frames|utt2dur|failed)'
 # shellcheck disable=SC2086
-rm -f "$featdir"/feats_"$name".+([0-9]).$outputs "$featdir"/.feats_"$name".+([0-9]).$outputs.*.tmp
+rm -f "$featdir"/feats_"$name".+([0-9]).$outputs "$featdir"/.feats_"$name".+([0-9]).$outputs.tmp
 
 log "computing features for $data ($num_utts utterances) with $nj jobs; logs in $logdir"
 if ! $cmd JOB=1:"$nj" "$logdir/make_feats.JOB.log" \
