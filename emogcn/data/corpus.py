@@ -74,6 +74,7 @@ class Skips:
 
     prog: str
     items: list[tuple[Path, str, str]] = field(default_factory=list)
+    noun: str = "audio"  # what the files are, in the messages ("image" for faces)
 
     def add(self, path: Path, reason: str, detail: str = "") -> None:
         self.items.append((path, reason, detail))
@@ -89,7 +90,7 @@ class Skips:
             say(self.prog, f"skipped {path}: {reason}" + (f" ({detail})" if detail else ""))
         if self.items:
             totals = "; ".join(f"{n} {reason}" for reason, n in sorted(self.counts().items(), key=lambda kv: -kv[1]))
-            say(self.prog, f"skipped {len(self.items)} audio file(s) in all: {totals}")
+            say(self.prog, f"skipped {len(self.items)} {self.noun} file(s) in all: {totals}")
 
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
@@ -216,6 +217,8 @@ class CorpusData:
         if media not in ("wav.scp", "img.scp"):
             raise ValueError(f"media must be wav.scp or img.scp, not {media}")
         self.media = media
+        if media == "img.scp":
+            skips.noun = "image"
         self.corpus = corpus
         self.labels = labels
         self.skips = skips
@@ -285,7 +288,7 @@ class CorpusData:
         out = Path(out)
         self.skips.report()
         if not self.utts:
-            raise CorpusError(f"no usable utterances ({len(self.skips)} audio file(s) skipped)")
+            raise CorpusError(f"no usable utterances ({len(self.skips)} {self.skips.noun} file(s) skipped)")
         with_va = [u for u, x in self.utts.items() if x.va is not None]
         if with_va and len(with_va) != len(self.utts):
             raise ValueError(f"{self.prog}: {len(self.utts) - len(with_va)} utterance(s) have no dimensional "
@@ -328,7 +331,7 @@ class CorpusData:
         per_spk = Counter(x.spk for x in self.utts.values())
         per_lang = Counter(x.lang for x in self.utts.values())
         say(self.prog, f"wrote {out}: {len(self.utts)} utterances, {len(per_spk)} speakers, "
-                       f"{len(self.skips)} audio file(s) skipped")
+                       f"{len(self.skips)} {self.skips.noun} file(s) skipped")
         for message in self.notes:
             say(self.prog, message)
         say(self.prog, "per class: " + " ".join(f"{k}={v}" for k, v in sorted(per_class.items())))
