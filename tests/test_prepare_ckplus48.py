@@ -117,7 +117,7 @@ def check_subject_folds(folds: Path, all_dir: Path, num_folds: int) -> None:
     """No subject and no sequence on two sides of a fold; every subject tested once and dev once,
     dev of fold k = test of fold k+1."""
     fold_dirs = [folds / f"fold{k}" for k in range(1, num_folds + 1)]
-    assert sorted(folds.iterdir()) == sorted(fold_dirs)
+    assert sorted(folds.glob("fold*")) == sorted(fold_dirs)
     everything = read_map(all_dir / "utt2spk")
     tested, dev_of = Counter(), Counter()
     for k, fold in enumerate(fold_dirs):
