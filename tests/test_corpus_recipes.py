@@ -27,7 +27,7 @@ def _option(text: str, name: str, default: str) -> str:
 
 
 def test_every_prepared_corpus_has_a_recipe():
-    assert len(CORPORA) == 19  # 16 speech corpora and 3 face corpora
+    assert len(CORPORA) == 20  # 16 speech corpora and 4 face corpora
     for corpus in CORPORA:
         d = REPO / "egs" / corpus
         run = d / "run.sh"

@@ -83,6 +83,7 @@ class Skips:
 
     prog: str
     items: list[tuple[Path, str, str]] = field(default_factory=list)
+    noun: str = "audio"  # what the files are, in the messages ("image" for faces)
 
     def add(self, path: Path, reason: str, detail: str = "") -> None:
         self.items.append((path, reason, detail))
@@ -98,7 +99,7 @@ class Skips:
             say(self.prog, f"skipped {path}: {reason}" + (f" ({detail})" if detail else ""))
         if self.items:
             totals = "; ".join(f"{n} {reason}" for reason, n in sorted(self.counts().items(), key=lambda kv: -kv[1]))
-            say(self.prog, f"skipped {len(self.items)} audio file(s) in all: {totals}")
+            say(self.prog, f"skipped {len(self.items)} {self.noun} file(s) in all: {totals}")
 
 
 @dataclass
@@ -343,6 +344,8 @@ class CorpusData:
         if media not in ("wav.scp", "img.scp"):
             raise ValueError(f"media must be wav.scp or img.scp, not {media}")
         self.media = media
+        if media == "img.scp":
+            skips.noun = "image"
         self.corpus = corpus
         self.labels = labels
         self.skips = skips
@@ -428,7 +431,7 @@ class CorpusData:
         self.skips.report()
         self.from_folder.report()
         if not self.utts:
-            raise CorpusError(f"no usable utterances ({len(self.skips)} audio file(s) skipped)")
+            raise CorpusError(f"no usable utterances ({len(self.skips)} {self.skips.noun} file(s) skipped)")
         with_va = [u for u, x in self.utts.items() if x.va is not None]
         if with_va and len(with_va) != len(self.utts):
             raise ValueError(f"{self.prog}: {len(self.utts) - len(with_va)} utterance(s) have no dimensional "
@@ -472,7 +475,7 @@ class CorpusData:
         per_lang = Counter(x.lang for x in self.utts.values())
         from_folder = f", {len(self.from_folder)} with speaker or emotion from the folder" if self.from_folder else ""
         say(self.prog, f"wrote {out}: {len(self.utts)} utterances, {len(per_spk)} speakers, "
-                       f"{len(self.skips)} audio file(s) skipped{from_folder}")
+                       f"{len(self.skips)} {self.skips.noun} file(s) skipped{from_folder}")
         for message in self.notes:
             say(self.prog, message)
         say(self.prog, "per class: " + " ".join(f"{k}={v}" for k, v in sorted(per_class.items())))
