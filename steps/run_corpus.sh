@@ -46,6 +46,10 @@ seeds="0"
 folds=                      # e.g. "1 2" for a quick run; empty: every fold
 epochs=                     # overrides the configs' epochs (quick runs)
 cmvn=                       # speaker | global | none: overrides the training configs' normalisation
+dev=speaker                 # speaker: one training speaker per fold is dev (epoch selection); none: it trains
+                            # too (fold<k>/train_dev), the config scoring its last or averaged epochs
+classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
+                            # inner cross-validation on the training speakers), rows svm_<feat-tag>
 gpu=auto
 train_nj=2                  # trainings at once on the CPU, one thread each
 results=RESULTS.md
@@ -93,8 +97,12 @@ all_folds=$(find "$data/folds" -mindepth 1 -maxdepth 1 -name 'fold*' -printf '%f
 [ -n "$all_folds" ] || die "no folds under $data/folds: run stage 0 first"
 folds=${folds:-$all_folds}
 for k in $folds; do [ -d "$data/folds/fold$k" ] || die "--folds: no fold $k under $data/folds (there are: $all_folds)"; done
-train_set=train
-[ -z "$speed_perturb" ] || train_set=train_sp
+case "$dev" in
+  speaker) train_set=train; dev_set=dev ;;
+  none) train_set=train_dev; dev_set=none ;;
+  *) die "--dev $dev: expected speaker or none" ;;
+esac
+[ -z "$speed_perturb" ] || train_set=${train_set}_sp
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   ways="use another --feat-tag to make these features beside the others, or remove"
@@ -145,9 +153,11 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     fi
     python -m emogcn.bin.refresh_folds "${perturbed[@]}" "$all" "$data/folds"
     if [ "$normalize" = true ]; then
-      for k in $all_folds; do  # every fold, whatever --folds says: global statistics from its training set only
-        steps/compute_cmvn.sh --cmd "$train_cmd" "$data/folds/fold$k/$train_set" \
-          "$exp/compute_cmvn$log_suffix/log/fold$k" "$data/cmvn/fold$k"
+      for k in $all_folds; do  # every fold, whatever --folds says: global statistics from its training sets only
+        for t in train train_dev ${speed_perturb:+train_sp train_dev_sp}; do
+          steps/compute_cmvn.sh --cmd "$train_cmd" "$data/folds/fold$k/$t" \
+            "$exp/compute_cmvn$log_suffix/log/fold$k/$t" "$data/cmvn/fold$k"
+        done
       done
     fi
     also=(--also "$all/.cmvn.done")
@@ -158,7 +168,10 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   fi
 fi
 
+# the graph of the labels a model trains on: the fold's train set, or train and dev together (--dev none)
+graph_set=${train_set%_sp}
 graph_dir=$exp/graph_$graph_tag$log_suffix
+[ "$graph_set" = train ] || graph_dir=${graph_dir}_$graph_set
 split_names=()
 for k in $folds; do split_names+=("fold$k"); done
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
@@ -167,16 +180,24 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   for k in $folds; do
     log "stage 3: label graph of fold $k -> $graph_dir/fold$k"
     steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
-      "$data/folds/fold$k/train" "$graph_dir/fold$k"
+      "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k"
   done
 fi
 
 split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variants" --tag "$train_tag")
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: training $variants, seeds $seeds, folds $folds"
-  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" --train-set "$train_set" \
+  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" --train-set "$train_set" --dev-set "$dev_set" \
     ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
     "$train_config_prefix" "$data/folds" "$graph_dir" "$exp" "${split_names[@]}"
+fi
+svm=svm$log_suffix${cmvn:+_$cmvn}   # the classic baseline's experiment
+if [ "$classic" = true ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "stage 4: the classic baseline (SVM over the functionals), folds $folds -> $exp/$svm"
+  for k in $folds; do  # all of the fold's training speakers: the SVM selects by inner cross-validation
+    f=$data/folds/fold$k
+    steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$f/train_dev" test="$f/test" "$exp/$svm/fold$k"
+  done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
@@ -200,6 +221,15 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
     fi
   done
+  if [ "$classic" = true ]; then
+    fold_scores=()
+    for k in $folds; do
+      steps/score.sh "$exp/$svm/fold$k" test
+      fold_scores+=("$exp/$svm/fold$k/scores/test")
+    done
+    python -m emogcn.bin.pool_scores --name "$svm" --results "$results" "$exp/$svm/pooled" "${fold_scores[@]}"
+    table+=("$svm=$exp/$svm/pooled/metrics.json")
+  fi
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
   python -m emogcn.bin.pool_scores --table "${table[@]}"
 fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Stage 4: trains one model. Skips a finished experiment (exp-dir/.done); resumes an
-# interrupted one from its last checkpoint unless --resume false.
+# Stage 4: trains one model. Skips a finished experiment made from the same config and data
+# (exp-dir/.done), refuses one made otherwise; resumes an interrupted one from its last checkpoint
+# unless --resume false. <dev-dir> `none`: no dev set (the config scores its last or averaged epochs).
+# --ngpu N > 1 launches N processes with torchrun (DDP; one GPU each, or gloo CPU processes where
+# there is no CUDA); the config's batch_size is the global batch, shared by the processes.
 #
-# Usage: steps/train.sh [options] <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>
+# Usage: steps/train.sh [options] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
 set -euo pipefail
 
 cmd=utils/run.pl
@@ -12,8 +15,9 @@ seed=
 epochs=
 cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--resume true|false] [--seed N] [--epochs N] [--cmvn speaker|global|none] [--num-threads N]
-       <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>"
+ngpu=1         # > 1: processes of one DDP training, launched by torchrun
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--epochs N]
+       [--cmvn speaker|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -25,7 +29,11 @@ for f in "$config" "$graph/.done"; do
   [ -f "$f" ] || { echo "$0: $f not found" >&2; exit 1; }
 done
 utils/validate_data_dir.sh --need-feats "$train"
-utils/validate_data_dir.sh --need-feats "$dev"
+[ "$dev" = none ] || utils/validate_data_dir.sh --need-feats "$dev"
+case "$ngpu" in ''|*[!0-9]*|0) die "--ngpu must be a positive integer, not '$ngpu'" ;; esac
+launch=(python -m emogcn.bin.train)
+# torchrun's own launcher; --standalone: a rendezvous on this host, on a free port
+[ "$ngpu" -le 1 ] || launch=(python -m torch.distributed.run --standalone --nproc-per-node "$ngpu" -m emogcn.bin.train)
 
 if [ "$resume" = false ] && [ ! -f "$exp/.done" ]; then rm -rf "$exp/checkpoints"; fi
 
@@ -44,9 +52,9 @@ if [ -f "$exp/log/train.log" ]; then  # an interrupted run's log: kept as train.
   mv "$exp/log/train.log" "$exp/log/train.log.$n"
 fi
 echo "$0: training $exp (log: $exp/log/train.log)" >&2
-$cmd "$exp/log/train.log" python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp" || {
+$cmd "$exp/log/train.log" "${launch[@]}" "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp" || {
   echo "$0: training failed; the last lines of $exp/log/train.log:" >&2
   tail -n 5 "$exp/log/train.log" >&2
   exit 1
 }
-grep -E "best epoch" "$exp/log/train.log" | tail -n 1 | sed "s|^|$exp: |" >&2
+grep -E "best epoch|without a dev set" "$exp/log/train.log" | tail -n 1 | sed "s|^|$exp: |" >&2

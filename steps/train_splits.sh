@@ -3,7 +3,7 @@
 # each: finished experiments are kept when trained with the same config and data, interrupted
 # ones resume). Shared by the corpus recipes (splits fold<k>) and the multilingual one.
 #
-#   data   <data-root>/<split>/{<train-set>,dev}
+#   data   <data-root>/<split>/{<train-set>,<dev-set>} (--dev-set none: no dev set)
 #   graph  <graph-root>/<split>
 #   exp    <exp-root>/<variant>[_<tag>]_seed<seed>/<split>, config <config-prefix><variant>.yaml
 #
@@ -17,11 +17,12 @@ seeds="0"
 variants="single_task multi_task emotion_gcn"
 tag=
 train_set=train
+dev_set=dev       # none: train without a dev set
 train_nj=1        # trainings at once (CPU: up to the core count, each on one thread)
 epochs=
 cmvn=
 help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] [--train-set train]
-       [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config-prefix> <data-root> <graph-root> <exp-root> <split>..."
+       [--dev-set dev|none] [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config-prefix> <data-root> <graph-root> <exp-root> <split>..."
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -43,7 +44,8 @@ for seed in $seeds; do
     for split in "$@"; do
       steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" \
         ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$prefix$variant.yaml" \
-        "$data_root/$split/$train_set" "$data_root/$split/dev" "$graph_root/$split" \
+        "$data_root/$split/$train_set" "$([ "$dev_set" = none ] && echo none || echo "$data_root/$split/$dev_set")" \
+        "$graph_root/$split" \
         "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &
       running=$((running + 1))
       if [ "$running" -ge "$train_nj" ]; then

@@ -19,7 +19,7 @@ help_message="Usage: $0 [--cmd utils/run.pl] [--config conf/svm.yaml] [--cmvn sp
  e.g.: $0 --cmvn speaker data/compare/folds/fold1/train,data/compare/folds/fold1/dev \\
          test=data/compare/folds/fold1/test exp/svm_compare/fold1"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -lt 2 ]; then echo "$help_message" >&2; exit 1; fi

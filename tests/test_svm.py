@@ -243,7 +243,7 @@ def test_step_script_end_to_end(recipe_dir):
     log = (exp / "log" / "train_svm.log").read_text()
     assert "emogcn.bin.train_svm" in log and "refitted" in log
     assert (exp / ".done").is_file()
-    assert yaml.safe_load((exp / "svm.yaml").read_text())["request"]["config"]["cmvn"] == "speaker"
+    assert yaml.safe_load((exp / "svm.yaml").read_text())["made_from"]["configs"]["svm"]["cmvn"] == "speaker"
     run_sh("steps/score.sh exp/svm/fold1 test", recipe_dir)
     ua = json.loads((exp / "scores" / "test" / "metrics.json").read_text())["UA"]
     assert ua >= 0.9
@@ -253,7 +253,7 @@ def test_step_script_end_to_end(recipe_dir):
     again = run_sh(cmd, recipe_dir)  # done with the same request: kept
     assert "already done" in again.stderr
     other = run_sh(cmd.replace("--cmvn speaker", "--cmvn none"), recipe_dir, check=False)
-    assert other.returncode != 0 and "made with another request" in other.stderr
+    assert other.returncode != 0 and "made with other settings than this run asks for" in other.stderr
     bad = run_sh(f"steps/train_svm.sh {rel['train']} {rel['test']} exp/svm/fold2", recipe_dir, check=False)
     assert bad.returncode != 0 and "expected <name>=<test-dir>" in bad.stderr
 

@@ -29,7 +29,8 @@ from emogcn.data.datadir import DataDirError
 from emogcn.inference.model import build_inference_model
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import CHECKPOINTS, input_dim, load_checkpoint, make_dataset, predict, select_device
+from emogcn.training.loop import predict
+from emogcn.training.trainer import CHECKPOINTS, input_dim, load_checkpoint, make_dataset, select_device
 
 logger = get_logger("emogcn.infer")
 

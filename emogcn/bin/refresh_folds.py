@@ -7,9 +7,14 @@ exists. After stages 1-2, each set is cut again from data/all with the same utte
 carries feats.scp, utt2num_frames and cmvn.scp. Utterances that lost their features (an unreadable
 file) are dropped, counted and logged per set. Works for any protocol, official splits included.
 
+Each fold also gets train_dev, its train and dev sets together: what a model trains on when no
+dev speaker is held out for selection (`--dev none`) and what the SVM baseline selects on by inner
+cross-validation.
+
 With --perturbed (speed-perturbed copies of all-dir, ids prefixed `sp<factor>-`, features and
 CMVN done), each fold's train set also gets a sibling train_sp: the set itself plus the perturbed
-copies of its utterances, as Kaldi's recipes train on data/train_sp. Dev and test stay unperturbed.
+copies of its utterances, as Kaldi's recipes train on data/train_sp (and train_dev_sp from
+train_dev). Dev and test stay unperturbed.
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ from emogcn.data.datadir import DataDirError, combine_data, read_map, subset_dat
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("emogcn.refresh_folds")
+DERIVED = ("train_sp", "train_dev", "train_dev_sp")
+
+
+def add_train_dev_sets(folds_dir: Path) -> int:
+    """fold<k>/train_dev = fold<k>/train + fold<k>/dev, for every fold with both."""
+    folds = sorted(p.parent.parent for p in folds_dir.glob("fold*/dev/utt2spk") if (p.parent.parent / "train").is_dir())
+    for fold in folds:
+        shutil.rmtree(fold / "train_dev", ignore_errors=True)
+        combine_data(fold / "train_dev", [fold / "train", fold / "dev"])
+    return len(folds)
 
 
 def refresh_folds(all_dir: Path, folds_dir: Path) -> int:
     available = set(read_map(all_dir / "utt2spk"))
     # train_sp of an earlier run is rebuilt from train by add_perturbed_train_sets
-    sets = sorted(p.parent for p in folds_dir.glob("fold*/*/utt2spk") if p.parent.name != "train_sp")
+    # sets derived from others are rebuilt from them below
+    sets = sorted(p.parent for p in folds_dir.glob("fold*/*/utt2spk") if p.parent.name not in DERIVED)
     if not sets:
         raise DataDirError(f"{folds_dir}: no fold<k>/<set> data directories")
     dropped_total = 0
@@ -47,8 +63,9 @@ def refresh_folds(all_dir: Path, folds_dir: Path) -> int:
 
 
 def add_perturbed_train_sets(folds_dir: Path, perturbed_dirs: list[Path]) -> int:
-    """Writes fold<k>/train_sp = train + the copies of its utterances in each perturbed directory."""
-    train_sets = sorted(p.parent for p in folds_dir.glob("fold*/train/utt2spk"))
+    """Writes fold<k>/train_sp = train + the copies of its utterances in each perturbed directory
+    (and train_dev_sp from train_dev)."""
+    train_sets = sorted(p.parent for p in [*folds_dir.glob("fold*/train/utt2spk"), *folds_dir.glob("fold*/train_dev/utt2spk")])
     if not train_sets:
         raise DataDirError(f"{folds_dir}: no fold<k>/train data directories")
     copies = {d: set(read_map(d / "utt2spk")) for d in perturbed_dirs}
@@ -62,15 +79,15 @@ def add_perturbed_train_sets(folds_dir: Path, perturbed_dirs: list[Path]) -> int
             if len(kept) < len(utts):
                 logger.warning("%s: %d of %d utterances have no copy in %s (no features)", train, len(utts) - len(kept),
                                len(utts), d)
-            part = train.parent / f".train_{d.name}.tmp"
+            part = train.parent / f".{train.name}_{d.name}.tmp"
             subset_data_dir(d, part, utts=kept)
             parts.append(part)
-        shutil.rmtree(train.parent / "train_sp", ignore_errors=True)
-        combine_data(train.parent / "train_sp", parts)
+        target = train.parent / f"{train.name}_sp"
+        shutil.rmtree(target, ignore_errors=True)
+        combine_data(target, parts)
         for part in parts[1:]:
             shutil.rmtree(part)
-        logger.info("%s: %d utterances with their perturbed copies", train.parent / "train_sp",
-                    len(read_map(train.parent / "train_sp" / "utt2spk")))
+        logger.info("%s: %d utterances with their perturbed copies", target, len(read_map(target / "utt2spk")))
     return len(train_sets)
 
 
@@ -84,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         refresh_folds(args.all_dir, args.folds_dir)
+        add_train_dev_sets(args.folds_dir)
         if args.perturbed:
             add_perturbed_train_sets(args.folds_dir, args.perturbed)
     except DataDirError as e:

@@ -1,12 +1,19 @@
 """Trains one model (stage 4).
 
     python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
-                               <config.yaml> <train-dir> <dev-dir> <graph-dir> <exp-dir>
+                               <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
+
+<dev-dir> `none` trains without a dev set (the config must score the last or averaged epochs).
+Under torchrun (WORLD_SIZE > 1 in the environment, as steps/train.sh --ngpu N starts it) each
+process joins the process group (NCCL on CUDA, gloo on the CPU) and trains its share of every
+batch (emogcn/training/trainer.py run()).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -17,7 +24,7 @@ from emogcn.config import ConfigError, load_config
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import train, train_made_from
+from emogcn.training.trainer import run, train_made_from
 
 logger = get_logger("emogcn.train")
 
@@ -28,7 +35,7 @@ def _bool(v: str) -> bool:
     return v == "true"
 
 
-def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path) -> int:
+def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> int:
     """A finished experiment is kept when its marker records this config and these data and graph,
     and refused otherwise: a changed config or remade inputs must never be answered with the old model."""
     made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
@@ -37,6 +44,19 @@ def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path, g
     print(f"train: {exp_dir} is already trained with this config and data ({status.reason}); "
           "remove it to retrain", file=sys.stderr)
     return 0
+
+
+def _die_with_launcher() -> None:
+    """torchrun starts its workers in sessions of their own: a SIGKILL of the recipe would leave them
+    training, and writing the experiment, behind its back. Linux delivers SIGKILL to a process
+    whose parent dies once it asks to (prctl PR_SET_PDEATHSIG), as the launcher cannot forward it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,15 +70,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("config")
     parser.add_argument("train_dir", type=Path)
-    parser.add_argument("dev_dir", type=Path)
+    parser.add_argument("dev_dir", help="the dev set, or none")
     parser.add_argument("graph_dir", type=Path)
     parser.add_argument("exp_dir", type=Path)
     args = parser.parse_args(argv)
     setup_logging()
-    if args.num_threads > 0:
-        import torch
+    import torch
 
+    if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
+    dev_dir = None if args.dev_dir == "none" else Path(args.dev_dir)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world_size > 1:
+        _die_with_launcher()
+        cuda = torch.cuda.is_available() and args.gpu != -1
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
+        torch.distributed.init_process_group("nccl" if cuda else "gloo")
+        if rank > 0:  # one log: rank 0 speaks for the group
+            logging.getLogger().setLevel(logging.WARNING)
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs), ("cmvn", args.cmvn)) if v is not None}
     try:
         cfg = load_config(TrainConfig, args.config, overrides)
@@ -67,15 +98,20 @@ def main(argv: list[str] | None = None) -> int:
                            args.epochs, cfg.average_last, args.epochs)
             cfg.average_last = args.epochs
         if (args.exp_dir / ".done").is_file():
-            return _finished(args.exp_dir, cfg, args.train_dir, args.dev_dir, args.graph_dir)
-        args.exp_dir.mkdir(parents=True, exist_ok=True)
-        write_text(args.exp_dir / "command.txt",
-                   "python -m emogcn.bin.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
-        train(cfg, args.train_dir, args.dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu, resume=args.resume,
-              stop_after_epoch=args.stop_after_epoch)
+            return _finished(args.exp_dir, cfg, args.train_dir, dev_dir, args.graph_dir)
+        if rank == 0:
+            args.exp_dir.mkdir(parents=True, exist_ok=True)
+            launcher = f"torchrun ({world_size} processes) " if world_size > 1 else ""
+            write_text(args.exp_dir / "command.txt", launcher + "python -m emogcn.bin.train "
+                       + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
+        run(rank, world_size, cfg, args.train_dir, dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu,
+            resume=args.resume, stop_after_epoch=args.stop_after_epoch)
     except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:  # ProvenanceError is a ValueError
         print(f"train: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if world_size > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     return 0
 
 

@@ -4,10 +4,13 @@
     exp-dir/scores/<set>/predictions.tsv     what emogcn/bin/infer.py writes for a network: utt,
                                              reference, hypothesis, p_<class>..., then corpus and
                                              lang where the data has utt2corpus / utt2lang
-    exp-dir/svm.yaml                         the request (config, inputs), the normalisation, the
+    exp-dir/svm.yaml                         what it was made from (config, inputs), the normalisation, the
                                              inner folds' speakers, every grid point's inner-CV UA,
                                              the chosen setting
-    exp-dir/.done                            written last
+    exp-dir/.done                            written last: what the experiment was made from (config,
+                                             the ids of its training and test data; emogcn/provenance.py)
+    exp-dir/scores/<set>/.done               the same for each set's predictions, with the labels that
+                                             RESULTS.md rows take (model svm, front-end, normalisation)
 
 The p_ columns are a softmax of the SVC's one-vs-rest decision function (emogcn/classic/kernels.py):
 scores ranked like the classifier's decision and summing to 1, NOT calibrated probabilities
@@ -22,14 +25,15 @@ set, the statistics the networks of that fold normalise train, dev and test with
 
 from __future__ import annotations
 
+import hashlib
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import yaml
 
+from emogcn import provenance as pv
 from emogcn.atomic import atomic_open, write_text
 from emogcn.classic.config import SvmConfig
 from emogcn.classic.data import FunctionalSet, combine, load_data_dir, load_functionals, training_classes
@@ -50,27 +54,23 @@ NORMALISATION = {
 }
 
 
-def _request(cfg: SvmConfig, train_dirs: Sequence[Path], tests: Sequence[tuple[str, Path]],
-             classes_file: Path | None, global_stats: Path | None) -> dict:
-    """What an experiment was asked for: a finished one is reused only for the same request."""
-    return {"config": to_dict(cfg), "train_dirs": [str(d) for d in train_dirs],
-            "test_sets": {name: str(d) for name, d in tests},
-            "classes_file": str(classes_file) if classes_file else None,
-            "global_stats": str(global_stats) if global_stats else None}
+def _made_from(cfg: SvmConfig, train_dirs: Sequence[Path], tests: Sequence[tuple[str, Path]],
+               classes_file: Path | None, global_stats: Path | None) -> dict:
+    """What an experiment is made from: its config and the ids of every data directory it reads."""
+    inputs = {f"train{i + 1}": pv.data_id(d) for i, d in enumerate(train_dirs)}
+    inputs.update({f"test_{name}": pv.data_id(d) for name, d in tests})
+    options = {"classes_file": str(classes_file) if classes_file else None,
+               "global_stats": str(global_stats) if global_stats else None}
+    return pv.made_from({"svm": to_dict(cfg)}, options, inputs)
 
 
-def _finished(exp_dir: Path, request: dict) -> bool:
-    """True when exp_dir is done with this request; an error when done with another."""
-    if not (exp_dir / ".done").is_file():
-        return False
-    with open(exp_dir / "svm.yaml", encoding="utf-8") as f:
-        done = (yaml.safe_load(f) or {}).get("request")
-    if done != request:
-        changed = sorted(k for k in request if done is None or done.get(k) != request[k])
-        raise ValueError(f"{exp_dir} was made with another request (differs in {', '.join(changed)}); "
-                         "give the new one another experiment directory, or remove it to redo it")
-    logger.info("%s is already done with this config and data; remove it to redo it", exp_dir)
-    return True
+def _finished(exp_dir: Path, made: dict) -> bool:
+    """True when exp_dir is done from the same config and data; an error when done otherwise."""
+    status = pv.check(exp_dir / ".done", made, what=str(exp_dir), redo_on_new_inputs=False,
+                      ways="give the new one another experiment directory, or remove it to redo it")
+    if status.done:
+        logger.info("%s is already done with this config and data; remove it to redo it", exp_dir)
+    return status.done
 
 
 def write_predictions(path: Path, data: FunctionalSet, probs: np.ndarray) -> None:
@@ -97,11 +97,11 @@ def _scp(source: Path | None) -> str | None:
     return str(source / "cmvn_global.scp" if source.is_dir() else source)
 
 
-def _summary(request: dict, cfg: SvmConfig, train: FunctionalSet, sel: Selection, svc, gamma: float | None,
+def _summary(made: dict, cfg: SvmConfig, train: FunctionalSet, sel: Selection, svc, gamma: float | None,
              tests: dict, global_source: Path | None) -> dict:
     best = sel.best
     return {
-        "request": request,
+        "made_from": made,
         "normalisation": {"cmvn": cfg.cmvn, "description": NORMALISATION[cfg.cmvn],
                           "global_stats": _scp(global_source)},
         "classes": list(train.classes),
@@ -133,9 +133,10 @@ def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[s
     names = [name for name, _ in tests]
     if len(set(names)) != len(names):
         raise ValueError(f"test set names must be unique, got {' '.join(names)}")
-    request = _request(cfg, train_dirs, tests, classes_file, global_stats)
-    if _finished(exp_dir, request):
+    made = _made_from(cfg, train_dirs, tests, classes_file, global_stats)
+    if _finished(exp_dir, made):
         return None
+    (exp_dir / ".done").unlink(missing_ok=True)
     t0 = time.time()
     # Everything is read and checked before any fit: bad input fails in seconds, not after the grid.
     train_data = [load_data_dir(d) for d in train_dirs]
@@ -172,17 +173,24 @@ def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[s
     logger.info("refitted %s on all %d training utterances: %d support vectors", best.describe(), len(train),
                 svc.support_.size)
     results = {}
+    model_digest = "svm:" + hashlib.sha1(yaml.safe_dump(made, sort_keys=True).encode()).hexdigest()[:12]
+    labels = {"model": "svm", "backbone": "svm", "features": pv.data_labels(train_dirs[0]).get("features", "-"),
+              "cmvn": cfg.cmvn, "graph": "-", "dev": "inner"}
     for name, t in test_sets:
         probs = softmax(class_scores(svc, cross_kernel(best, t.features, train.features, gamma), len(classes)))
         path = exp_dir / "scores" / name / "predictions.tsv"
+        (path.parent / ".done").unlink(missing_ok=True)
         write_predictions(path, t, probs)
+        pv.write_marker(path.parent / ".done", "score", pv.made_from(inputs={"model": model_digest, "data": pv.data_id(dict(tests)[name])}),
+                        {**labels, "test": name})
         correct = float(np.mean(probs.argmax(axis=1) == t.labels))
         logger.info("wrote %d predictions of %s to %s (%d utterance(s) dropped; accuracy %.2f)", len(t), name,
                     path, sum(t.dropped.values()), 100 * correct)
         results[name] = {"dir": t.sources[0], "num_utts": len(t), "dropped": dict(t.dropped),
                          "predictions": str(path)}
-    summary = _summary(request, cfg, train, selection, svc, gamma, results, global_source)
+    summary = _summary(made, cfg, train, selection, svc, gamma, results, global_source)
     write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
     write_text(exp_dir / "svm.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
-    write_text(exp_dir / ".done", f"{datetime.now().isoformat(timespec='seconds')} {time.time() - t0:.1f} s\n")
+    pv.write_marker(exp_dir / ".done", "svm", made, labels, seconds=round(time.time() - t0, 1),
+                    chosen=summary["chosen"])
     return summary

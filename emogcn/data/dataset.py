@@ -7,6 +7,7 @@ can mask padding (pooling, attention) and never learn from it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,44 +126,81 @@ def collate(batch: list[dict], num_dims: int = 2) -> dict:
 class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of utterances of similar length, so little of each batch is padding.
 
-    Each epoch shuffles with a generator seeded by (seed, epoch): the batches of an epoch depend
-    only on those two numbers, so a resumed run sees exactly the batches of an uninterrupted one.
+    A batch holds batch_size utterances, or with max_frames > 0 as many as fit max_frames frames of
+    padded input (its longest utterance times its size; at least one): long utterances then come
+    in smaller batches, short ones in larger. Each epoch shuffles with a generator seeded by
+    (seed, epoch): the batches of an epoch depend only on those two numbers, so a resumed run sees
+    exactly the batches of an uninterrupted one. In a distributed run (world_size > 1) every
+    process draws the same global batches and takes its share of each (rank::world_size), so
+    batch_size and max_frames are the GLOBAL batch, whatever the number of processes.
     """
 
     def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 bucket_batches: int = 20):
+                 bucket_batches: int = 20, max_frames: int = 0, rank: int = 0, world_size: int = 1):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in [0, world_size {world_size})")
         self.lengths = lengths
         self.batch_size = batch_size
+        self.max_frames = max_frames
         self.shuffle = shuffle
         self.seed = seed
         self.bucket = batch_size * bucket_batches
+        self.rank = rank
+        self.world_size = world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _batches(self) -> list[list[int]]:
+    def _cut(self, order: list[int]) -> list[list[int]]:
+        """Consecutive batches of an ordering (sorted by length within a bucket)."""
+        if self.max_frames <= 0:
+            return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches, current, longest = [], [], 0
+        for i in order:
+            longest_then = max(longest, self.lengths[i])
+            if current and longest_then * (len(current) + 1) > self.max_frames:
+                batches.append(current)
+                current, longest_then = [], self.lengths[i]
+            current.append(i)
+            longest = longest_then
+        if current:
+            batches.append(current)
+        return batches
+
+    def _global_batches(self) -> list[list[int]]:
         n = len(self.lengths)
         if not self.shuffle:
-            order = sorted(range(n), key=lambda i: self.lengths[i])
-            return [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+            return self._cut(sorted(range(n), key=lambda i: self.lengths[i]))
         g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
         perm = torch.randperm(n, generator=g).tolist()
         batches = []
         for start in range(0, n, self.bucket):
-            chunk = sorted(perm[start:start + self.bucket], key=lambda i: self.lengths[i])
-            batches.extend(chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
+            batches.extend(self._cut(sorted(perm[start:start + self.bucket], key=lambda i: self.lengths[i])))
         order = torch.randperm(len(batches), generator=g).tolist()
         return [batches[i] for i in order]
+
+    def _batches(self) -> list[list[int]]:
+        batches = self._global_batches()
+        if self.world_size == 1:
+            return batches
+        # every process takes its share; a batch too small to share leaves some processes nothing
+        # in it, so those are dropped for all (an empty step would hang the gradient all-reduce)
+        return [b[self.rank::self.world_size] for b in batches if len(b) >= self.world_size]
 
     def __iter__(self):
         return iter(self._batches())
 
     def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size) if not self.shuffle else len(self._batches())
+        return len(self._batches())
 
 
-def make_loader(dataset: FeatureDataset, batch_size: int, shuffle: bool, seed: int = 0) -> torch.utils.data.DataLoader:
-    sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle, seed=seed)
-    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler,
-                                       collate_fn=lambda b: collate(b, dataset.num_dims))
+def make_loader(dataset: FeatureDataset, batch_size: int, shuffle: bool, seed: int = 0, max_frames: int = 0,
+                num_workers: int = 0, rank: int = 0, world_size: int = 1) -> torch.utils.data.DataLoader:
+    """Length-bucketed batches of a dataset; with num_workers > 0 read in that many processes
+    (the collate function is a module-level function, so it pickles)."""
+    sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle, seed=seed, max_frames=max_frames,
+                                 rank=rank, world_size=world_size)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
+                                       collate_fn=functools.partial(collate, num_dims=dataset.num_dims),
+                                       persistent_workers=num_workers > 0)

@@ -27,7 +27,7 @@ from emogcn.scoring.report import (Predictions, ScoringError, read_classes, read
                                    score_predictions, write_metrics, write_predictions, write_report)
 
 # Info columns that come first in RESULTS.md, in this order; other keys follow alphabetically.
-INFO_ORDER = ("model", "backbone", "features", "graph", "cmvn", "seeds")
+INFO_ORDER = ("model", "backbone", "features", "graph", "cmvn", "dev", "seeds")
 BASE_COLUMNS = ("date", "name", "UA pooled", "UA folds mean ± std", "WA", "macro-F1", "folds")
 
 

@@ -66,3 +66,6 @@ class TrainConfig:
     inference_checkpoint: str = "best"  # what scoring uses by default: best | last | averaged
     grad_clip: float = 0.0  # 0 = no clipping
     cache_features: bool = True  # hold features in memory after the first read
+    amp: str = "none"  # mixed precision: none | bf16 (autocast; CPU or CUDA) | fp16 (CUDA, with a gradient scaler)
+    num_workers: int = 0  # DataLoader processes reading batches (0: in the training process)
+    max_frames: int = 0  # > 0: batches of at most this many padded frames instead of batch_size utterances

@@ -1,19 +1,28 @@
-"""The training loop shared by every modality: epochs, dev selection, checkpoints, resumption.
+"""Training an experiment, shared by every modality: epochs, dev selection, checkpoints, resumption,
+in one process or in torchrun's DDP processes.
 
 An experiment directory holds everything needed to rerun, resume and trust a result:
 config.yaml (the resolved config), command.txt, classes.txt, history.tsv (one row per epoch),
-curves.png, checkpoints/last.pt (end of the latest finished epoch) and checkpoints/best.pt (the
-best epoch on the dev metric), and a .done marker once training finished.
+curves.png, checkpoints/last.pt (end of the latest finished epoch), checkpoints/best.pt (the best
+epoch on the dev metric, when there is a dev set), checkpoints/averaged.pt (the mean of the last
+epochs' weights, with average_last), and .done, the record of what the model was made from.
 
 Resumption is exact: batches and dropout of epoch e depend only on (seed, e), and last.pt holds
-the model, optimizer and scheduler state at the end of an epoch, so a run killed at any point and
-resumed ends with the same weights as one never interrupted (on the same device).
+the model, optimizer, scheduler (and gradient scaler) state at the end of an epoch, so a run
+killed at any point and resumed ends with the same weights as one never interrupted (on the same
+device and number of processes).
+
+Distributed (`run(rank, world_size)`, launched by torchrun through steps/train.sh --ngpu N): every
+process builds the same model and draws the same global batches, takes its share of each
+(batch_size is the GLOBAL batch), and DDP averages the gradients; dev metrics are summed over the
+processes; rank 0 alone writes the experiment directory and checkpoints, and every process
+resumes from the same last.pt.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -25,19 +34,20 @@ from emogcn.atomic import atomic_path, write_text
 from emogcn.config import dump_config, to_dict
 from emogcn.data.cmvn import Cmvn, load_global_stats
 from emogcn.data.confound import check_speaker_cmvn, speaker_emotion_confound
-from emogcn.data.datadir import read_map
 from emogcn.data.dataset import FeatureDataset, make_loader
+from emogcn.data.datadir import read_map
 from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
 from emogcn.models.build import build_model
-from emogcn.scoring.metrics import classification_metrics
-from emogcn.training.augment import spec_augment
 from emogcn.training.config import TrainConfig
+from emogcn.training.loop import AMP_MODES, make_amp, predict, train_one_epoch, validate
 from emogcn.training.losses import EmotionLoss, class_weights
 
 logger = get_logger(__name__)
 
-HISTORY_COLUMNS = ["epoch", "lr", "train_loss", "train_ce", "train_ccc", "dev_loss", "dev_ua", "dev_wa", "seconds"]
+HISTORY_COLUMNS = ["epoch", "lr", "train_loss", "train_ce", "train_ccc", "dev_loss", "dev_ua", "dev_wa", "seconds",
+                   "data_wait"]
+__all__ = ["train", "run", "predict", "select_device", "load_checkpoint", "build_experiment_model"]
 
 
 def select_device(gpu: int | None) -> torch.device:
@@ -88,6 +98,10 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError(f"average_last {cfg.average_last} must lie in [0, epochs = {cfg.epochs}]")
     if cfg.inference_checkpoint == "averaged" and cfg.average_last < 1:
         raise ValueError("inference_checkpoint 'averaged' needs average_last >= 1")
+    if cfg.amp not in AMP_MODES:
+        raise ValueError(f"amp '{cfg.amp}' is not one of {', '.join(AMP_MODES)}")
+    if cfg.num_workers < 0 or cfg.max_frames < 0:
+        raise ValueError("num_workers and max_frames must be >= 0")
 
 
 def average_state_dicts(states: list[dict]) -> dict:
@@ -149,39 +163,6 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
     return model, list(graph.classes)
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, loader, device: torch.device) -> dict:
-    """Runs the model over a loader; returns per-utterance indices, probabilities and dims."""
-    model.eval()
-    indices, probs, dims = [], [], []
-    for batch in loader:
-        out = model(batch["feats"].to(device), batch["lengths"].to(device))
-        indices.append(batch["index"])
-        probs.append(torch.softmax(out["logits"], dim=-1).cpu())
-        if out.get("dims") is not None:
-            dims.append(out["dims"].cpu())
-    result = {"index": torch.cat(indices), "probs": torch.cat(probs)}
-    result["dims"] = torch.cat(dims) if dims else None
-    return result
-
-
-def evaluate(model, loader, dataset: FeatureDataset, loss_fn: EmotionLoss, device) -> dict:
-    model.eval()
-    total, n = 0.0, 0
-    refs, hyps = [], []
-    with torch.no_grad():
-        for batch in loader:
-            out = model(batch["feats"].to(device), batch["lengths"].to(device))
-            loss, _ = loss_fn(out, batch["labels"].to(device), batch["dims"].to(device), batch["dims_mask"].to(device))
-            total += loss.item() * len(batch["labels"])
-            n += len(batch["labels"])
-            refs.extend(batch["labels"].tolist())
-            hyps.extend(out["logits"].argmax(-1).cpu().tolist())
-    classes = dataset.classes
-    m = classification_metrics([classes[i] for i in refs], [classes[i] for i in hyps], classes)
-    return {"loss": total / max(n, 1), "ua": m["UA"], "wa": m["WA"]}
-
-
 def _plot_curves(history: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -209,36 +190,61 @@ def _plot_curves(history: list[dict], path: Path) -> None:
 def _write_history(history: list[dict], path: Path) -> None:
     lines = ["\t".join(HISTORY_COLUMNS)]
     for h in history:
-        lines.append("\t".join(f"{h[c]:.6g}" if isinstance(h[c], float) else str(h[c]) for c in HISTORY_COLUMNS))
+        values = [h.get(c, float("nan")) for c in HISTORY_COLUMNS]  # data_wait: absent in older histories
+        lines.append("\t".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values))
     write_text(path, "\n".join(lines) + "\n")
 
 
-def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path) -> dict:
+def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> dict:
     """What a model is made from: its resolved config and the ids of its data and graph."""
     graph = pv.marker_id(Path(graph_dir) / ".done")
-    return pv.made_from({"train": to_dict(cfg)}, {}, {"train": pv.data_id(train_dir), "dev": pv.data_id(dev_dir),
+    return pv.made_from({"train": to_dict(cfg)}, {}, {"train": pv.data_id(train_dir),
+                                                      "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
 
 
-def train_labels(cfg: TrainConfig, train_dir: Path, graph_dir: Path) -> dict:
-    """What results tables call a model: variant, backbone, front-end, normalisation, graph, seed."""
+def train_labels(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> dict:
+    """What results tables call a model: variant, backbone, front-end, normalisation, graph, model
+    selection (a dev speaker, or none: the last or averaged epochs of a fixed recipe), seed."""
     graph = (pv.read_marker(Path(graph_dir) / ".done") or {}).get("labels") or {}
     return {"model": cfg.model.variant, "backbone": cfg.model.backbone,
             "features": pv.data_labels(train_dir).get("features", "-"), "cmvn": cfg.cmvn,
-            "graph": graph.get("graph", "-"), "seed": cfg.seed}
+            "graph": graph.get("graph", "-"), "dev": "speaker" if dev_dir is not None else "none", "seed": cfg.seed}
 
 
-def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp_dir: Path,
+def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path, exp_dir: Path,
           gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None) -> dict:
-    """Trains into exp_dir and returns the best epoch's dev metrics.
+    """Trains into exp_dir in this process and returns the best (or last) epoch's record."""
+    return run(0, 1, cfg, train_dir, dev_dir, graph_dir, exp_dir, gpu=gpu, resume=resume,
+               stop_after_epoch=stop_after_epoch)
 
-    stop_after_epoch ends the run early (as if interrupted) without writing .done; tests use it.
+
+def _device_of(rank: int, world_size: int, gpu: int | None) -> torch.device:
+    if world_size == 1:
+        return select_device(gpu)
+    if torch.cuda.is_available() and gpu != -1:  # torchrun: one GPU per process, by local rank
+        return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}")
+    return torch.device("cpu")
+
+
+def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
+        exp_dir: Path, gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None) -> dict:
+    """Trains into exp_dir as process `rank` of `world_size` (1: the whole training here; more: the
+    process group is initialised already, by emogcn/bin/train.py under torchrun).
+
+    dev_dir None trains without a dev set (a fixed recipe: the dev speaker went back into
+    training); the config must then score the last or averaged epochs. stop_after_epoch ends the
+    run early (as if interrupted) without writing .done; tests use it.
     """
     check_config(cfg)
+    if dev_dir is None and cfg.inference_checkpoint == "best":
+        raise ValueError("no dev set: inference_checkpoint 'best' needs one to pick the epoch; use last or averaged")
+    distributed = world_size > 1
+    main_process = rank == 0
     made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
-    exp_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = exp_dir / "checkpoints"
-    device = select_device(gpu)
+    device = _device_of(rank, world_size, gpu)
+    amp = make_amp(cfg.amp, device)
     torch.manual_seed(cfg.seed)
 
     if cfg.input == "frames" and cfg.cmvn == "speaker":
@@ -246,26 +252,37 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
                            str(train_dir), cfg.cmvn_confound_limit)
     model, classes = build_experiment_model(cfg, graph_dir, input_dim=input_dim(cfg, train_dir))
     train_set = make_dataset(cfg, train_dir, classes, train=True, global_from=train_dir)
-    dev_set = make_dataset(cfg, dev_dir, classes, train=False, global_from=train_dir)
+    dev_set = make_dataset(cfg, dev_dir, classes, train=False, global_from=train_dir) if dev_dir is not None else None
     counts = train_set.class_counts()
     missing = [c for c, n in zip(classes, counts) if n == 0]
     if missing:
         raise ValueError(f"{train_dir}: no training examples of class(es) {', '.join(missing)}")
-    logger.info("classes %s; training counts %s; %d train / %d dev utterances on %s",
-                " ".join(classes), " ".join(map(str, counts)), len(train_set), len(dev_set), device)
+    logger.info("classes %s; training counts %s; %d train / %s dev utterances on %s%s%s", " ".join(classes),
+                " ".join(map(str, counts)), len(train_set), len(dev_set) if dev_set is not None else "no",
+                device, f", amp {cfg.amp}" if cfg.amp != "none" else "",
+                f", process {rank} of {world_size}" if distributed else "")
 
     model.to(device)
+    core = model  # what is saved and evaluated; DDP wraps it for the training steps
+    if distributed:
+        model = torch.nn.parallel.DistributedDataParallel(core, device_ids=[device.index] if device.type == "cuda"
+                                                          else None)
     weights = class_weights(counts) if cfg.class_weighting else torch.ones(len(classes))
     loss_fn = EmotionLoss(weights.to(device), lambda_dims=cfg.lambda_dims)
-    optimizer = make_optimizer(cfg, model.parameters())
+    optimizer = make_optimizer(cfg, core.parameters())
     scheduler = make_scheduler(cfg, optimizer)
-    train_loader = make_loader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed)
-    dev_loader = make_loader(dev_set, cfg.batch_size, shuffle=False)
+    shard = {"rank": rank, "world_size": world_size}
+    train_loader = make_loader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, max_frames=cfg.max_frames,
+                               num_workers=cfg.num_workers, **shard)
+    dev_loader = (make_loader(dev_set, cfg.batch_size, shuffle=False, max_frames=cfg.max_frames,
+                              num_workers=cfg.num_workers, **shard) if dev_set is not None else None)
 
-    write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
-    # A copy of the graph makes the experiment self-contained: inference rebuilds the model from it.
-    if (exp_dir / "graph").resolve() != graph_dir.resolve():
-        shutil.copytree(graph_dir, exp_dir / "graph", dirs_exist_ok=True)
+    if main_process:
+        exp_dir.mkdir(parents=True, exist_ok=True)
+        write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
+        # A copy of the graph makes the experiment self-contained: inference rebuilds the model from it.
+        if (exp_dir / "graph").resolve() != graph_dir.resolve():
+            shutil.copytree(graph_dir, exp_dir / "graph", dirs_exist_ok=True)
     start_epoch, history, best = 1, [], {"epoch": 0, "metric": -float("inf")}
     last = ckpt_dir / "last.pt"
     if resume and last.is_file():
@@ -276,68 +293,68 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
             changed = pv.differences(state["made_from"].get("inputs", {}), made["inputs"])
             raise ValueError(f"{last}: was trained on data or a graph that have been remade since "
                              f"({'; '.join(changed)}); use a new exp dir or --resume false")
-        model.load_state_dict(state["model"])
+        if state.get("world_size", 1) != world_size:
+            raise ValueError(f"{last}: was trained by {state.get('world_size', 1)} process(es), not {world_size}: "
+                             "resume with the same number, or use a new exp dir")
+        core.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
+        if amp.scaler is not None and state.get("scaler"):
+            amp.scaler.load_state_dict(state["scaler"])
         start_epoch, history, best = state["epoch"] + 1, state["history"], state["best"]
         logger.info("resuming from %s after epoch %d", last, state["epoch"])
-    dump_config(cfg, exp_dir / "config.yaml")
-    if cfg.input == "frames" and cfg.cmvn == "global":  # inference normalises test data with the TRAINING statistics
-        np.save(exp_dir / "cmvn_global.npy", load_global_stats(train_dir))
+    if main_process:
+        dump_config(cfg, exp_dir / "config.yaml")
+        if cfg.input == "frames" and cfg.cmvn == "global":  # inference normalises test data with the TRAINING statistics
+            np.save(exp_dir / "cmvn_global.npy", load_global_stats(train_dir))
 
-    writer = _tensorboard(exp_dir)
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout of this epoch depends only on (seed, epoch)
         train_loader.batch_sampler.set_epoch(epoch)
-        model.train()
-        sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0}
-        seen = 0
-        for batch in _progress(train_loader, f"epoch {epoch}"):
-            feats = batch["feats"] if cfg.input == "image" else spec_augment(batch["feats"], batch["lengths"], cfg.augment)
-            out = model(feats.to(device), batch["lengths"].to(device))
-            loss, parts = loss_fn(out, batch["labels"].to(device), batch["dims"].to(device),
-                                  batch["dims_mask"].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            b = len(batch["labels"])
-            seen += b
-            sums["loss"] += loss.item() * b
-            sums["ce"] += float(parts["ce"]) * b
-            sums["ccc"] += float(parts.get("ccc", 0.0)) * b
+        sums = train_one_epoch(model, train_loader, optimizer, loss_fn, cfg, amp, desc=f"epoch {epoch}",
+                               distributed=distributed)
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
             scheduler.step()
-        dev = evaluate(model, dev_loader, dev_set, loss_fn, device)
-        row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss"] / seen, "train_ce": sums["ce"] / seen,
-               "train_ccc": sums["ccc"] / seen, "dev_loss": dev["loss"], "dev_ua": dev["ua"], "dev_wa": dev["wa"],
-               "seconds": time.time() - t0}
+        dev = (validate(core, dev_loader, classes, loss_fn, cfg, amp, distributed) if dev_loader is not None
+               else {"loss": float("nan"), "ua": float("nan"), "wa": float("nan")})
+        row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss"], "train_ce": sums["ce"], "train_ccc": sums["ccc"],
+               "dev_loss": dev["loss"], "dev_ua": dev["ua"], "dev_wa": dev["wa"], "seconds": time.time() - t0,
+               "data_wait": sums["data_wait"]}
         history.append(row)
-        metric = -dev["loss"] if cfg.select_metric == "loss" else dev[cfg.select_metric]
-        improved = metric > best["metric"]
-        if improved:
-            best = {"epoch": epoch, "metric": metric, "dev_ua": dev["ua"], "dev_wa": dev["wa"]}
-            save_checkpoint(ckpt_dir / "best.pt", {"model": model.state_dict(), "epoch": epoch,
-                                                   "config": to_dict(cfg), "classes": classes})
-        save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                               "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg),
-                               "made_from": made})
-        if epoch > cfg.epochs - cfg.average_last:  # one of the epochs to average at the end
-            save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", {"model": model.state_dict(), "epoch": epoch})
-        _write_history(history, exp_dir / "history.tsv")
-        logger.info("epoch %d/%d: lr %.2g loss %.4f (ce %.4f ccc %.4f) dev loss %.4f UA %.2f%% WA %.2f%%%s (%.1fs)",
-                    epoch, cfg.epochs, lr, row["train_loss"], row["train_ce"], row["train_ccc"], dev["loss"],
-                    100 * dev["ua"], 100 * dev["wa"], " *" if improved else "", row["seconds"])
-        if writer is not None:
-            for k in ("train_loss", "dev_loss", "dev_ua", "dev_wa", "lr"):
-                writer.add_scalar(k, row[k], epoch)
+        if dev_loader is None:
+            improved = False
+            best = {"epoch": epoch, "metric": float("nan")}  # no selection: the last epoch
+        else:
+            metric = -dev["loss"] if cfg.select_metric == "loss" else dev[cfg.select_metric]
+            improved = metric > best["metric"]
+            if improved:
+                best = {"epoch": epoch, "metric": metric, "dev_ua": dev["ua"], "dev_wa": dev["wa"]}
+        if main_process:
+            if improved:
+                save_checkpoint(ckpt_dir / "best.pt", {"model": core.state_dict(), "epoch": epoch,
+                                                       "config": to_dict(cfg), "classes": classes})
+            save_checkpoint(last, {"model": core.state_dict(), "optimizer": optimizer.state_dict(),
+                                   "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                                   "scaler": amp.scaler.state_dict() if amp.scaler is not None else {},
+                                   "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg),
+                                   "made_from": made, "world_size": world_size})
+            if epoch > cfg.epochs - cfg.average_last:  # one of the epochs to average at the end
+                save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", {"model": core.state_dict(), "epoch": epoch})
+            _write_history(history, exp_dir / "history.tsv")
+            dev_text = (f"dev loss {dev['loss']:.4f} UA {100 * dev['ua']:.2f}% WA {100 * dev['wa']:.2f}%"
+                        if dev_loader is not None else "no dev set")
+            logger.info("epoch %d/%d: lr %.2g loss %.4f (ce %.4f ccc %.4f) %s%s (%.1fs, %.1fs waiting for data)",
+                        epoch, cfg.epochs, lr, row["train_loss"], row["train_ce"], row["train_ccc"], dev_text,
+                        " *" if improved else "", row["seconds"], row["data_wait"])
+        if distributed:
+            torch.distributed.barrier()  # no process starts the next epoch before the checkpoint is whole
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return best
+    if not main_process:
+        return best
     if cfg.average_last > 0:
         epochs = range(cfg.epochs - cfg.average_last + 1, cfg.epochs + 1)
         states = [load_checkpoint(ckpt_dir / f"epoch{e}.pt")["model"] for e in epochs]
@@ -346,14 +363,17 @@ def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path, graph_dir: Path, exp
         logger.info("averaged the weights of epochs %d-%d into %s", epochs[0], epochs[-1], ckpt_dir / "averaged.pt")
     if history:
         _plot_curves(history, exp_dir / "curves.png")
-    if hasattr(model.backbone, "layer_weights"):  # which upstream layers the model listens to
-        weights = model.backbone.layer_weights()
+    if hasattr(core.backbone, "layer_weights"):  # which upstream layers the model listens to
+        weights = core.backbone.layer_weights()
         write_text(exp_dir / "layer_weights.txt", "".join(f"{k + 1} {w:.4f}\n" for k, w in enumerate(weights)))
         logger.info("layer weights (last epoch): %s", " ".join(f"{w:.3f}" for w in weights))
-    if writer is not None:
-        writer.close()
-    logger.info("best epoch %d: dev UA %.2f%%", best["epoch"], 100 * best.get("dev_ua", 0.0))
-    pv.write_marker(exp_dir / ".done", "train", made, train_labels(cfg, train_dir, graph_dir), best_epoch=best["epoch"])
+    if dev_loader is not None:
+        logger.info("best epoch %d: dev UA %.2f%%", best["epoch"], 100 * best.get("dev_ua", 0.0))
+    else:
+        logger.info("trained %d epochs without a dev set; scoring uses the %s weights", cfg.epochs,
+                    cfg.inference_checkpoint)
+    pv.write_marker(exp_dir / ".done", "train", made, train_labels(cfg, train_dir, dev_dir, graph_dir),
+                    best_epoch=best["epoch"])
     return best
 
 
@@ -363,19 +383,3 @@ def feature_dim(data_dir: Path) -> int:
 
     first = next(iter(read_map(data_dir / "feats.scp").values()))
     return int(kaldiio.load_mat(first).shape[1])
-
-
-def _progress(iterable, desc: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is a dependency, but a progress bar is never worth a crash
-        return iterable
-    return tqdm(iterable, desc=desc, leave=False, disable=not sys.stderr.isatty(), file=sys.stderr)
-
-
-def _tensorboard(exp_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(str(exp_dir / "tensorboard"))

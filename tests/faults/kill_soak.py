@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/killing.py
 from killing import kill, start  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

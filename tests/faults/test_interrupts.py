@@ -1,6 +1,6 @@
 """Fault injection, interruptions: SIGKILL inside graph building, training, scoring and data
 preparation, then the same command again. Every kill counted here landed inside the stage
-(tests/faults/killing.py retries other delays until it does); after each, nothing half-written is
+(tests/killing.py retries other delays until it does); after each, nothing half-written is
 taken as complete, and the command run again ends where an uninterrupted run ends: a training run
 killed mid-run and resumed has the uninterrupted run's weights. (SIGKILL during feature
 extraction: tests/faults/test_bad_audio.py; at random moments of whole recipes:
