@@ -47,7 +47,8 @@ folds=                      # e.g. "1 2" for a quick run; empty: every fold
 epochs=                     # overrides the configs' epochs (quick runs)
 cmvn=                       # speaker | global | none: overrides the training configs' normalisation
 dev=speaker                 # speaker: one training speaker per fold is dev (epoch selection); none: it trains
-                            # too (fold<k>/train_dev), the config scoring its last or averaged epochs
+                            # too (fold<k>/train_dev), the config scoring its last or averaged epochs;
+                            # inner: the config's select.grid chosen by inner folds of the training speakers
 classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
                             # inner cross-validation on the training speakers), rows svm_<feat-tag>
 gpu=auto
@@ -100,7 +101,8 @@ for k in $folds; do [ -d "$data/folds/fold$k" ] || die "--folds: no fold $k unde
 case "$dev" in
   speaker) train_set=train; dev_set=dev ;;
   none) train_set=train_dev; dev_set=none ;;
-  *) die "--dev $dev: expected speaker or none" ;;
+  inner) train_set=train_dev; dev_set=inner ;;
+  *) die "--dev $dev: expected speaker, none or inner" ;;
 esac
 [ -z "$speed_perturb" ] || train_set=${train_set}_sp
 

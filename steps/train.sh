@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Stage 4: trains one model. Skips a finished experiment made from the same config and data
 # (exp-dir/.done), refuses one made otherwise; resumes an interrupted one from its last checkpoint
-# unless --resume false. <dev-dir> `none`: no dev set (the config scores its last or averaged epochs).
+# unless --resume false. <dev-dir> `none`: no dev set (the config scores its last or averaged epochs);
+# `inner`: the config's select.grid chosen by inner folds of the training speakers (emogcn/training/nested.py).
 # --ngpu N > 1 launches N processes with torchrun (DDP; one GPU each, or gloo CPU processes where
 # there is no CUDA); the config's batch_size is the global batch, shared by the processes.
 #
-# Usage: steps/train.sh [options] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
+# Usage: steps/train.sh [options] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>
 set -euo pipefail
 
 cmd=utils/run.pl
@@ -17,7 +18,7 @@ cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
 ngpu=1         # > 1: processes of one DDP training, launched by torchrun
 help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--epochs N]
-       [--cmvn speaker|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>"
+       [--cmvn speaker|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -29,7 +30,7 @@ for f in "$config" "$graph/.done"; do
   [ -f "$f" ] || { echo "$0: $f not found" >&2; exit 1; }
 done
 utils/validate_data_dir.sh --need-feats "$train"
-[ "$dev" = none ] || utils/validate_data_dir.sh --need-feats "$dev"
+case "$dev" in none|inner) ;; *) utils/validate_data_dir.sh --need-feats "$dev" ;; esac
 case "$ngpu" in ''|*[!0-9]*|0) die "--ngpu must be a positive integer, not '$ngpu'" ;; esac
 launch=(python -m emogcn.bin.train)
 # torchrun's own launcher; --standalone: a rendezvous on this host, on a free port

@@ -17,7 +17,7 @@ seeds="0"
 variants="single_task multi_task emotion_gcn"
 tag=
 train_set=train
-dev_set=dev       # none: train without a dev set
+dev_set=dev       # none: train without a dev set; inner: choose by inner folds of the training speakers
 train_nj=1        # trainings at once (CPU: up to the core count, each on one thread)
 epochs=
 cmvn=
@@ -44,7 +44,7 @@ for seed in $seeds; do
     for split in "$@"; do
       steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" \
         ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$prefix$variant.yaml" \
-        "$data_root/$split/$train_set" "$([ "$dev_set" = none ] && echo none || echo "$data_root/$split/$dev_set")" \
+        "$data_root/$split/$train_set" "$(case $dev_set in none|inner) echo "$dev_set" ;; *) echo "$data_root/$split/$dev_set" ;; esac)" \
         "$graph_root/$split" \
         "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &
       running=$((running + 1))

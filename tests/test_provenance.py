@@ -202,7 +202,7 @@ def test_two_runs_in_one_directory_the_second_exits_at_once(recipe):
 def test_scores_and_models_record_what_made_them(recipe):
     model = yaml.safe_load((recipe / "exp/single_task_t_seed0/fold1/.done").read_text())
     assert model["labels"] == {"model": "single_task", "backbone": "speech_cnn", "features": "fbank",
-                               "cmvn": "speaker", "graph": "correlation", "seed": 0}
+                               "cmvn": "speaker", "graph": "correlation", "dev": "speaker", "seed": 0}
     assert model["made_from"]["inputs"]["train"] == _id(recipe, "data/folds/fold1/train/.cmvn.done")
     scores = yaml.safe_load((recipe / "exp/single_task_t_seed0/fold1/scores/test/.done").read_text())
     assert scores["made_from"]["inputs"] == {"model": model["id"], "data": _id(recipe, "data/folds/fold1/test/.cmvn.done")}

@@ -17,47 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-import kaldiio
-import numpy as np
-
-from emogcn.atomic import atomic_path, write_text
-from emogcn.data.cmvn import GLOBAL_KEY, accumulate_stats
-from emogcn.data.datadir import DataDirError, read_map
+from emogcn.atomic import write_text
+from emogcn.data.cmvn import GLOBAL_KEY, speaker_stats, write_stats
+from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("compute_cmvn")
-
-
-def speaker_stats(data: Path) -> dict[str, np.ndarray]:
-    """Per-speaker statistics from <data>/feats.scp and <data>/utt2spk."""
-    utt2spk = read_map(data / "utt2spk")
-    stats: dict[str, np.ndarray] = {}
-    for utt, feats in kaldiio.load_scp_sequential(str(data / "feats.scp")):
-        spk = utt2spk.get(utt)
-        if spk is None:
-            raise DataDirError(f"{data}/feats.scp: utterance '{utt}' is not in utt2spk")
-        stats[spk] = accumulate_stats([feats], stats.get(spk))
-    missing = sorted(set(utt2spk.values()) - set(stats))
-    if missing:
-        raise DataDirError(f"{data}/feats.scp: no features for speaker '{missing[0]}' ({len(missing)} in all)")
-    return dict(sorted(stats.items()))
-
-
-def write_stats(matrices: dict[str, np.ndarray], ark: Path) -> str:
-    """Writes <ark> and <ark>.scp (ark -> scp) atomically; returns the scp text (absolute paths)."""
-    scp = ark.with_suffix(".scp")
-    with atomic_path(ark) as tmp_ark, atomic_path(scp) as tmp_scp:
-        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
-            for key, mat in matrices.items():
-                writer(key, mat)
-        # kaldiio wrote the temporary ark's name; point the lines at the final one.
-        lines = []
-        for line in Path(tmp_scp).read_text(encoding="utf-8").splitlines():
-            key, location = line.split(" ", 1)
-            lines.append(f"{key} {ark}:{location.rsplit(':', 1)[1]}\n")
-        text = "".join(lines)
-        Path(tmp_scp).write_text(text, encoding="utf-8")
-    return text
 
 
 def main(argv: list[str] | None = None) -> int:

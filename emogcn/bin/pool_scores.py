@@ -12,6 +12,10 @@ result of one seed):
         <out-dir> <seed-result1> <seed-result2> ...
   writes <out-dir>/metrics.json: the means at the top level and `seeds: {mean, std, n, per_run}`.
 
+Late fusion (an ensemble of seeds, or of front-ends): the mean posteriors of pooled results over
+the same utterances, scored (each argument a pooled result directory):
+    python -m emogcn.bin.pool_scores --fuse --name NAME [--results RESULTS.md] <out-dir> <pooled-dir> ...
+
 Table of results on stdout (a path may be a metrics.json or a directory holding one):
     python -m emogcn.bin.pool_scores --table name1=path1 name2=path2 ...
 
@@ -33,7 +37,7 @@ import argparse
 import sys
 
 from emogcn.log import setup_logging
-from emogcn.scoring.pool import (append_results_row, format_table, grid_table, pool_folds, results_row,
+from emogcn.scoring.pool import (append_results_row, format_table, fuse_results, grid_table, pool_folds, results_row,
                                  seeds_summary_line, summarize_seeds)
 from emogcn.scoring.report import ScoringError, read_metrics, summary_line
 
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--seeds", action="store_true", help="average seed results instead of pooling folds")
     mode.add_argument("--table", action="store_true", help="print a table of name=metrics.json arguments")
     mode.add_argument("--grid", action="store_true", help="markdown table of seed results by front-end x backbone x variant")
+    mode.add_argument("--fuse", action="store_true", help="the mean posteriors of pooled results (ensembles, fusion)")
     parser.add_argument("--name", help="name of the result (RESULTS.md row, plot title)")
     parser.add_argument("--classes", help="classes.txt that every fold's p_ columns must match")
     parser.add_argument("--results", help="markdown file to append a row to")
@@ -99,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("expected <out-dir> and at least one fold directory (or seed result)")
         out_dir, inputs = args.args[0], args.args[1:]
         info = dict(_pairs(args.info, "--info"))
-        if args.seeds:
+        if args.fuse:
+            metrics = fuse_results(inputs, out_dir, args.name, info)
+            print(f"{out_dir}: {args.name}: fusion of {len(inputs)}: {summary_line(metrics)}")
+        elif args.seeds:
             if args.classes:
                 parser.error("--classes applies to pooling folds, not to --seeds")
             metrics = summarize_seeds(inputs, out_dir, args.name, info)

@@ -3,7 +3,9 @@
     python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
                                <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
 
-<dev-dir> `none` trains without a dev set (the config must score the last or averaged epochs).
+<dev-dir> `none` trains without a dev set (the config must score the last or averaged epochs);
+`inner` chooses among the config's select.grid by inner folds of the training speakers, then
+trains the chosen candidate on all of them (emogcn/training/nested.py).
 Under torchrun (WORLD_SIZE > 1 in the environment, as steps/train.sh --ngpu N starts it) each
 process joins the process group (NCCL on CUDA, gloo on the CPU) and trains its share of every
 batch (emogcn/training/trainer.py run()).
@@ -24,7 +26,7 @@ from emogcn.config import ConfigError, load_config
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import run, train_made_from
+from emogcn.training.trainer import resolve_config, run, train_made_from
 
 logger = get_logger("emogcn.train")
 
@@ -35,10 +37,11 @@ def _bool(v: str) -> bool:
     return v == "true"
 
 
-def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> int:
+def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
+              selection: str | None) -> int:
     """A finished experiment is kept when its marker records this config and these data and graph,
     and refused otherwise: a changed config or remade inputs must never be answered with the old model."""
-    made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
+    made = train_made_from(resolve_config(cfg, train_dir), train_dir, dev_dir, graph_dir, selection)
     status = pv.check(exp_dir / ".done", made, what=str(exp_dir), redo_on_new_inputs=False,
                       ways="give the new one another experiment name (--train-tag), or remove it to retrain")
     print(f"train: {exp_dir} is already trained with this config and data ({status.reason}); "
@@ -65,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=_bool, default=True, help="continue from checkpoints/last.pt if present")
     parser.add_argument("--seed", type=int, help="overrides the config's seed")
     parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
-    parser.add_argument("--cmvn", choices=("speaker", "global", "none"), help="overrides the config's cmvn")
+    parser.add_argument("--cmvn", choices=("speaker", "global", "none", "auto"), help="overrides the config's cmvn")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("config")
     parser.add_argument("train_dir", type=Path)
-    parser.add_argument("dev_dir", help="the dev set, or none")
+    parser.add_argument("dev_dir", help="the dev set, none, or inner")
     parser.add_argument("graph_dir", type=Path)
     parser.add_argument("exp_dir", type=Path)
     args = parser.parse_args(argv)
@@ -79,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
-    dev_dir = None if args.dev_dir == "none" else Path(args.dev_dir)
+    selection = args.dev_dir if args.dev_dir in ("none", "inner") else None
+    dev_dir = None if selection else Path(args.dev_dir)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world_size > 1:
@@ -98,14 +102,21 @@ def main(argv: list[str] | None = None) -> int:
                            args.epochs, cfg.average_last, args.epochs)
             cfg.average_last = args.epochs
         if (args.exp_dir / ".done").is_file():
-            return _finished(args.exp_dir, cfg, args.train_dir, dev_dir, args.graph_dir)
+            return _finished(args.exp_dir, cfg, args.train_dir, dev_dir, args.graph_dir, selection)
         if rank == 0:
             args.exp_dir.mkdir(parents=True, exist_ok=True)
             launcher = f"torchrun ({world_size} processes) " if world_size > 1 else ""
             write_text(args.exp_dir / "command.txt", launcher + "python -m emogcn.bin.train "
                        + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "\n")
-        run(rank, world_size, cfg, args.train_dir, dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu,
-            resume=args.resume, stop_after_epoch=args.stop_after_epoch)
+        if selection == "inner":
+            if world_size > 1:
+                raise ValueError("--dev inner trains its inner folds in one process: use --ngpu 1")
+            from emogcn.training.nested import train_nested
+
+            train_nested(cfg, args.train_dir, args.graph_dir, args.exp_dir, gpu=args.gpu, resume=args.resume)
+        else:
+            run(rank, world_size, cfg, args.train_dir, dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu,
+                resume=args.resume, stop_after_epoch=args.stop_after_epoch)
     except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:  # ProvenanceError is a ValueError
         print(f"train: error: {e}", file=sys.stderr)
         return 1

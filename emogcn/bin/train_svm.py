@@ -37,7 +37,7 @@ def _test_set(text: str) -> tuple[str, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: conf/svm.yaml of this checkout")
-    parser.add_argument("--cmvn", choices=MODES, help="overrides the config's normalisation")
+    parser.add_argument("--cmvn", choices=(*MODES, "auto"), help="overrides the config's normalisation")
     parser.add_argument("--classes", type=Path, help="class list, one per line (default: the training labels)")
     parser.add_argument("--global-stats", type=Path,
                         help="cmvn_global.scp (or a data directory holding one) for --cmvn global")

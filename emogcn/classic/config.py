@@ -20,7 +20,7 @@ class SvmConfig:
     gamma: str | float = "scale"  # rbf only: scale | auto | a positive number
     class_weight: str = "balanced"  # balanced (n / (classes * count), per fit) | none
     tol: float = 1e-3  # libsvm's stopping tolerance
-    cmvn: str = "speaker"  # speaker | global | none (--cmvn overrides)
+    cmvn: str = "speaker"  # speaker | global | none | auto (speaker unless confounded; --cmvn overrides)
     loso_max_speakers: int = 12  # inner CV leaves one speaker out up to this many training speakers
     group_folds: int = 5  # otherwise: this many folds of whole speakers
     labels: str = "conf/emotions.yaml"  # default class order: training labels in this file's order
@@ -57,8 +57,8 @@ def check_config(cfg: SvmConfig, where: str = "svm config") -> SvmConfig:
         raise ConfigError(f"{where}: class_weight '{cfg.class_weight}' is not balanced or none")
     if not isinstance(cfg.tol, float) or not cfg.tol > 0:
         raise ConfigError(f"{where}: tol {cfg.tol!r} is not a positive number (write 1.0e-3, not 1e-3)")
-    if cfg.cmvn not in MODES:
-        raise ConfigError(f"{where}: cmvn '{cfg.cmvn}' is not one of {', '.join(MODES)}")
+    if cfg.cmvn not in (*MODES, "auto"):
+        raise ConfigError(f"{where}: cmvn '{cfg.cmvn}' is not one of {', '.join(MODES)}, auto")
     if cfg.loso_max_speakers < 2:
         raise ConfigError(f"{where}: loso_max_speakers must be at least 2, got {cfg.loso_max_speakers}")
     if cfg.group_folds < 2:

@@ -25,6 +25,7 @@ set, the statistics the networks of that fold normalise train, dev and test with
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
@@ -41,6 +42,8 @@ from emogcn.classic.kernels import GridPoint, class_scores, cross_kernel, fit_sv
 from emogcn.classic.selection import Selection, select_model
 from emogcn.config import to_dict
 from emogcn.data.cmvn import Cmvn, load_global_stats
+from emogcn.data.confound import resolve_cmvn
+from emogcn.data.datadir import read_map
 from emogcn.log import get_logger
 from emogcn.scoring.report import read_classes
 
@@ -130,6 +133,14 @@ def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[s
               classes_file: Path | None = None, global_stats: Path | None = None) -> dict | None:
     """Runs the experiment into exp_dir; returns its svm.yaml content (None when already done)."""
     import_svc()  # a missing scikit-learn fails before any work
+    if cfg.cmvn == "auto":  # per-speaker statistics unless the training speakers each speak mostly one emotion
+        utt2spk, utt2emo = {}, {}
+        for d in train_dirs:
+            utt2spk.update(read_map(Path(d) / "utt2spk"))
+            utt2emo.update(read_map(Path(d) / "utt2emo"))
+        mode, why = resolve_cmvn("auto", utt2spk, utt2emo)
+        logger.info("%s", why)
+        cfg = dataclasses.replace(cfg, cmvn=mode)
     names = [name for name, _ in tests]
     if len(set(names)) != len(names):
         raise ValueError(f"test set names must be unique, got {' '.join(names)}")

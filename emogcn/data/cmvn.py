@@ -16,6 +16,7 @@ from typing import Iterable
 import kaldiio
 import numpy as np
 
+from emogcn.atomic import atomic_path, write_text
 from emogcn.data.datadir import DataDirError, read_map
 
 GLOBAL_KEY = "global"
@@ -162,3 +163,44 @@ class Cmvn:
                 raise CmvnError(f"CMVN: no speaker statistics for utterance '{utt}' (speaker {spk})")
             mean, scale = self._spk[spk]
         return _normalise(feats, mean, scale, what=f"'{utt}'")
+
+
+def speaker_stats(data: Path) -> dict[str, np.ndarray]:
+    """Per-speaker statistics from <data>/feats.scp and <data>/utt2spk."""
+    utt2spk = read_map(data / "utt2spk")
+    stats: dict[str, np.ndarray] = {}
+    for utt, feats in kaldiio.load_scp_sequential(str(data / "feats.scp")):
+        spk = utt2spk.get(utt)
+        if spk is None:
+            raise DataDirError(f"{data}/feats.scp: utterance '{utt}' is not in utt2spk")
+        stats[spk] = accumulate_stats([feats], stats.get(spk))
+    missing = sorted(set(utt2spk.values()) - set(stats))
+    if missing:
+        raise DataDirError(f"{data}/feats.scp: no features for speaker '{missing[0]}' ({len(missing)} in all)")
+    return dict(sorted(stats.items()))
+
+
+def write_stats(matrices: dict[str, np.ndarray], ark: Path) -> str:
+    """Writes <ark> and <ark>.scp (ark -> scp) atomically; returns the scp text (absolute paths)."""
+    scp = ark.with_suffix(".scp")
+    with atomic_path(ark) as tmp_ark, atomic_path(scp) as tmp_scp:
+        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
+            for key, mat in matrices.items():
+                writer(key, mat)
+        # kaldiio wrote the temporary ark's name; point the lines at the final one.
+        lines = []
+        for line in Path(tmp_scp).read_text(encoding="utf-8").splitlines():
+            key, location = line.split(" ", 1)
+            lines.append(f"{key} {ark}:{location.rsplit(':', 1)[1]}\n")
+        text = "".join(lines)
+        Path(tmp_scp).write_text(text, encoding="utf-8")
+    return text
+
+
+def write_global_stats(data: str | Path, cmvn_dir: str | Path, name: str) -> np.ndarray:
+    """The statistics over all of a data directory's features, as <data>/cmvn_global.scp (the ark in
+    cmvn_dir); returns them."""
+    data, cmvn_dir = Path(data), Path(cmvn_dir)
+    total = sum(speaker_stats(data).values())
+    write_text(data / "cmvn_global.scp", write_stats({GLOBAL_KEY: total}, cmvn_dir.resolve() / f"cmvn_global_{name}.ark"))
+    return total

@@ -63,6 +63,18 @@ def speaker_emotion_confound(utt2spk: dict[str, str], utt2emo: dict[str, str]) -
                     covering / len(per_speaker))
 
 
+def resolve_cmvn(mode: str, utt2spk: dict[str, str], utt2emo: dict[str, str],
+                 limit: float = CONFOUND_LIMIT) -> tuple[str, str]:
+    """(mode, why) for a normalisation mode of a training set: `auto` is per-speaker statistics
+    unless the set's speakers and emotions are confounded, then the training set's global ones;
+    other modes are returned as they are."""
+    if mode != "auto":
+        return mode, ""
+    c = speaker_emotion_confound(utt2spk, utt2emo)
+    chosen = "speaker" if c.share <= limit else "global"
+    return chosen, f"cmvn auto: {chosen} ({c.summary()}; per-speaker statistics up to {limit:.0%})"
+
+
 def check_speaker_cmvn(confound: Confound, where: str, limit: float = CONFOUND_LIMIT) -> None:
     """Refuses per-speaker normalisation on a confounded set, saying why and how to override."""
     if confound.share > limit:

@@ -190,6 +190,52 @@ def summarize_seeds(metric_files: Sequence[str | Path], out_dir: str | Path, nam
     return metrics
 
 
+def fuse_results(result_dirs: Sequence[str | Path], out_dir: str | Path, name: str,
+                 info: dict[str, str] | None = None) -> dict:
+    """Late fusion: the mean of the posteriors of several results over the same utterances (the
+    pooled predictions of seeds: an ensemble; of front-ends or backbones: a fusion), scored.
+
+    Every input must hold the same utterances, references and classes. Its info keeps what the
+    inputs share; keys on which they differ list their values joined by '+' (seeds by ',')."""
+    parts = [read_predictions(Path(d) / "predictions.tsv") for d in result_dirs]
+    infos = [read_metrics(d).get("info") or {} for d in result_dirs]
+    first = parts[0]
+    for d, part in zip(result_dirs, parts):
+        if part.posteriors is None:
+            raise ScoringError(f"{d}/predictions.tsv: no p_ columns to fuse")
+        if part.classes != first.classes:
+            raise ScoringError(f"{d}/predictions.tsv: classes {part.classes} differ from {first.classes}")
+        if sorted(zip(part.utts, part.refs)) != sorted(zip(first.utts, first.refs)):
+            raise ScoringError(f"{d}/predictions.tsv: not the same utterances and references as "
+                               f"{result_dirs[0]}/predictions.tsv")
+    order = {u: i for i, u in enumerate(first.utts)}
+    mean = np.zeros_like(first.posteriors)
+    for part in parts:
+        rows = np.array([order[u] for u in part.utts])
+        mean[rows] += part.posteriors
+    mean /= len(parts)
+    fused = Predictions(classes=list(first.classes), utts=list(first.utts), refs=list(first.refs),
+                        hyps=[first.classes[int(k)] for k in mean.argmax(axis=1)], posteriors=mean,
+                        ref_dims=np.zeros((len(first), 0)), hyp_dims=np.zeros((len(first), 0)),
+                        extra={k: list(v) for k, v in first.extra.items()}, origins=list(first.origins))
+    merged: dict[str, str] = {}
+    for key in dict.fromkeys(k for i in infos for k in i):
+        values = list(dict.fromkeys(i.get(key, "-") for i in infos))
+        merged[key] = values[0] if len(values) == 1 else ("," if key == "seeds" else "+").join(values)
+    merged["fused"] = str(len(parts))
+    folds = {(read_metrics(d).get("folds") or {}).get("n") for d in result_dirs}
+    metrics: dict = {"name": name, "predictions": [str(Path(d) / "predictions.tsv") for d in result_dirs],
+                     "info": merge_info(merged, info, str(out_dir))}
+    metrics.update(score_predictions(fused))
+    if len(folds) == 1 and None not in folds:
+        metrics["num_folds"] = folds.pop()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_predictions(out_dir / "predictions.tsv", fused)
+    write_report(out_dir, metrics, title=f"{name} (mean posteriors of {len(parts)} results)")
+    return metrics
+
+
 # ---------------------------------------------------------------- RESULTS.md
 
 
@@ -239,7 +285,7 @@ def results_row(metrics: dict, name: str, date: str | None = None) -> dict[str, 
     return {"date": date, "name": name, "UA pooled": _pct(metrics.get("UA")),
             "UA folds mean ± std": _pct_pm(folds["mean"].get("UA"), folds["std"].get("UA")) if folds else "-",
             "WA": _pct(metrics.get("WA")), "macro-F1": _pct(metrics.get("macro_f1")),
-            "folds": str(folds["n"]) if folds else "1"}
+            "folds": str(folds["n"]) if folds else str(metrics.get("num_folds", 1))}
 
 
 def _cell(text: str) -> str:

@@ -46,17 +46,26 @@ class AugmentConfig:
 
 
 @dataclass
+class SelectConfig:
+    """Nested selection over the training speakers (--dev inner; emogcn/training/nested.py)."""
+
+    grid: dict = field(default_factory=dict)  # dotted config keys -> candidate values, e.g. {epochs: [20, 40]}
+    inner_folds: int = 3  # groups of whole training speakers (leave one speaker out when there are fewer)
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     input: str = "frames"  # frames (speech features, B x T x F) | image (face crops, B x 3 x H x W)
     epochs: int = 30
     batch_size: int = 32
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)
     class_weighting: bool = True  # cross-entropy weighted by min_count / class_count
-    cmvn: str = "speaker"  # speaker | global | none
+    cmvn: str = "speaker"  # speaker | global | none | auto (speaker unless speakers and emotions are confounded)
     # speaker: refused when the speaker explains more than this share of the label entropy in the
     # training set (emogcn/data/confound.py); 1.0 trains so anyway
     cmvn_confound_limit: float = 0.2

@@ -21,6 +21,7 @@ resumes from the same last.pt.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -33,7 +34,7 @@ from emogcn import provenance as pv
 from emogcn.atomic import atomic_path, write_text
 from emogcn.config import dump_config, to_dict
 from emogcn.data.cmvn import Cmvn, load_global_stats
-from emogcn.data.confound import check_speaker_cmvn, speaker_emotion_confound
+from emogcn.data.confound import check_speaker_cmvn, resolve_cmvn, speaker_emotion_confound
 from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import read_map
 from emogcn.graph.build import load_graph
@@ -90,6 +91,8 @@ def check_config(cfg: TrainConfig) -> None:
     """Rejects values the dataclass types cannot catch, before any work is done."""
     if cfg.input not in ("frames", "image"):
         raise ValueError(f"input '{cfg.input}' is not one of frames, image")
+    if cfg.cmvn not in ("speaker", "global", "none", "auto"):
+        raise ValueError(f"cmvn '{cfg.cmvn}' is not one of speaker, global, none, auto")
     if cfg.select_metric not in ("ua", "wa", "loss"):
         raise ValueError(f"select_metric '{cfg.select_metric}' is not one of ua, wa, loss")
     if cfg.inference_checkpoint not in CHECKPOINTS:
@@ -195,10 +198,24 @@ def _write_history(history: list[dict], path: Path) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
-def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> dict:
-    """What a model is made from: its resolved config and the ids of its data and graph."""
+def resolve_config(cfg: TrainConfig, train_dir: Path) -> TrainConfig:
+    """The config as trained: `cmvn: auto` becomes speaker or global for this training set
+    (emogcn/data/confound.py), so the record, config.yaml and inference say which was used."""
+    if cfg.input != "frames" or cfg.cmvn != "auto":
+        return cfg
+    mode, why = resolve_cmvn(cfg.cmvn, read_map(Path(train_dir) / "utt2spk"), read_map(Path(train_dir) / "utt2emo"),
+                             cfg.cmvn_confound_limit)
+    logger.info("%s", why)
+    return dataclasses.replace(cfg, cmvn=mode)
+
+
+def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
+                    selection: str | None = None) -> dict:
+    """What a model is made from: its resolved config, how its epoch or settings were chosen
+    (a dev speaker, none, inner folds) and the ids of its data and graph."""
     graph = pv.marker_id(Path(graph_dir) / ".done")
-    return pv.made_from({"train": to_dict(cfg)}, {}, {"train": pv.data_id(train_dir),
+    selection = selection or ("speaker" if dev_dir is not None else "none")
+    return pv.made_from({"train": to_dict(cfg)}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
 
@@ -228,20 +245,24 @@ def _device_of(rank: int, world_size: int, gpu: int | None) -> torch.device:
 
 
 def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
-        exp_dir: Path, gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None) -> dict:
+        exp_dir: Path, gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None,
+        record_as: TrainConfig | None = None, selection: str | None = None, extra: dict | None = None) -> dict:
     """Trains into exp_dir as process `rank` of `world_size` (1: the whole training here; more: the
     process group is initialised already, by emogcn/bin/train.py under torchrun).
 
     dev_dir None trains without a dev set (a fixed recipe: the dev speaker went back into
     training); the config must then score the last or averaged epochs. stop_after_epoch ends the
-    run early (as if interrupted) without writing .done; tests use it.
+    run early (as if interrupted) without writing .done; tests use it. record_as, selection and extra
+    are what nested selection records instead (the config with its grid, inner, the choice).
     """
     check_config(cfg)
+    cfg = resolve_config(cfg, train_dir)
     if dev_dir is None and cfg.inference_checkpoint == "best":
         raise ValueError("no dev set: inference_checkpoint 'best' needs one to pick the epoch; use last or averaged")
     distributed = world_size > 1
     main_process = rank == 0
-    made = train_made_from(cfg, train_dir, dev_dir, graph_dir)
+    made = train_made_from(resolve_config(record_as, train_dir) if record_as is not None else cfg, train_dir, dev_dir,
+                           graph_dir, selection)
     ckpt_dir = exp_dir / "checkpoints"
     device = _device_of(rank, world_size, gpu)
     amp = make_amp(cfg.amp, device)
@@ -372,8 +393,9 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     else:
         logger.info("trained %d epochs without a dev set; scoring uses the %s weights", cfg.epochs,
                     cfg.inference_checkpoint)
-    pv.write_marker(exp_dir / ".done", "train", made, train_labels(cfg, train_dir, dev_dir, graph_dir),
-                    best_epoch=best["epoch"])
+    pv.write_marker(exp_dir / ".done", "train", made,
+                    {**train_labels(cfg, train_dir, dev_dir, graph_dir), "dev": made["options"]["dev"]},
+                    best_epoch=best["epoch"], **(extra or {}))
     return best
 
 

@@ -1,0 +1,54 @@
+"""Nested selection over the training speakers (--dev inner): candidates of select.grid scored on
+inner folds of whole training speakers, the chosen one retrained on all of them."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from conftest import FAULT_TRAIN_CONFIG, run_sh
+from emogcn.data import datadir as dd
+from emogcn.training.config import TrainConfig
+from emogcn.training.nested import grid_points, inner_groups
+from emogcn.config import load_config
+
+
+def test_grid_points_and_inner_groups(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"epochs": 5, "select": {
+        "grid": {"epochs": [2, 4], "model.backbone_options.dropout": [0.1, 0.5]}}}))
+    cfg = load_config(TrainConfig, tmp_path / "c.yaml")
+    points = grid_points(cfg)
+    assert [o for o, _ in points] == [{"epochs": 2, "model.backbone_options.dropout": 0.1},
+                                      {"epochs": 2, "model.backbone_options.dropout": 0.5},
+                                      {"epochs": 4, "model.backbone_options.dropout": 0.1},
+                                      {"epochs": 4, "model.backbone_options.dropout": 0.5}]
+    assert points[3][1].epochs == 4 and points[3][1].model.backbone_options["dropout"] == 0.5
+    assert all(p.select.grid == {} for _, p in points)
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"select": {"grid": {"optim.lr_typo": [1]}}}))
+    with pytest.raises(ValueError, match="'optim.lr_typo' is not a key"):
+        grid_points(load_config(TrainConfig, tmp_path / "bad.yaml"))
+    assert inner_groups(["s3", "s1", "s2", "s4", "s5"], 3) == [["s1", "s4"], ["s2", "s5"], ["s3"]]
+    assert inner_groups(["a", "b"], 3) == [["a"], ["b"]]  # no more groups than speakers: leave one out
+
+
+def test_inner_selection_never_sees_the_test_speakers(mini):
+    cfg = {**FAULT_TRAIN_CONFIG, "epochs": 2, "average_last": 1, "inference_checkpoint": "averaged",
+           "select": {"grid": {"epochs": [1, 2]}, "inner_folds": 3}}
+    (mini / "inner.yaml").write_text(yaml.safe_dump(cfg))
+    p = run_sh("steps/train.sh --gpu -1 inner.yaml data/folds/fold1/train_dev inner exp/graph exp/inner", mini)
+    choice = yaml.safe_load((mini / "exp/inner/inner.yaml").read_text())
+    train_spk = set(dd.read_map(mini / "data/folds/fold1/train_dev/utt2spk").values())
+    test_spk = set(dd.read_map(mini / "data/folds/fold1/test/utt2spk").values())
+    groups = choice["groups"]
+    assert {s for g in groups for s in g} == train_spk and not train_spk & test_spk
+    assert len(groups) == len(train_spk)  # two training speakers: leave one out
+    assert [c["overrides"] for c in choice["candidates"]] == [{"epochs": 1}, {"epochs": 2}]
+    best = max(choice["candidates"], key=lambda c: c["inner_ua"])
+    assert choice["inner_ua"] == best["inner_ua"]
+    record = yaml.safe_load((mini / "exp/inner/.done").read_text())
+    assert record["labels"]["dev"] == "inner" and record["inner_choice"] == choice["chosen"]
+    assert record["made_from"]["configs"]["train"]["select"]["grid"] == {"epochs": [1, 2]}
+    assert "inner folds chose" in (mini / "exp/inner/log/train.log").read_text(), p.stderr
+    again = run_sh("steps/train.sh --gpu -1 inner.yaml data/folds/fold1/train_dev inner exp/graph exp/inner", mini)
+    assert "already trained" in again.stderr
+    run_sh("steps/infer.sh --gpu -1 exp/inner data/folds/fold1/test test", mini)
