@@ -56,7 +56,9 @@ def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(mini):
 
     def after():
         assert not (killed / ".done").exists()
-        assert load_checkpoint(last)["epoch"] < epochs  # the checkpoint on disk is whole, whatever the moment
+        # the checkpoint on disk is whole, whatever the moment; a kill after the last epoch's
+        # checkpoint but before .done (averaging, the final write) finds epoch == epochs
+        assert 1 <= load_checkpoint(last)["epoch"] <= epochs
 
     log = killed / "log/train.log"
     earlier_logs = []
