@@ -11,6 +11,9 @@
 #   3 graph          steps/build_graph.sh on each fold's TRAINING set          -> exp/graph_<tag>/fold<k>
 #   4 train          steps/train_splits.sh: every variant, seed and fold       -> exp/<variant>_<tag>_seed<s>/fold<k>
 #   5 score          steps/score_splits.sh, pooled over folds                  -> scores, RESULTS.md, table
+#   6 package        steps/package.sh: one trained model as a self-contained directory for emogcn-predict
+#                    (a fold's model, or with --package-train all one trained on every speaker) -> exp/model
+#                    Stage 6 runs only when asked (--stage 6, or --stop-stage 6): it replaces exp/model.
 #
 # Every stage leaves a marker that records what its output was made from (configs, options, the
 # markers of its inputs; emogcn/provenance.py). Asked again for the same, a stage is skipped; asked
@@ -24,7 +27,7 @@ set -euo pipefail
 corpus=
 db_root=                    # the corpus as unpacked (stage 0; later runs may leave it out)
 stage=0
-stop_stage=5
+stop_stage=                 # default 5, or --stage when that is later (./run.sh --stage 6 packages)
 data=data                   # holds all/ and folds/fold<k>/{train,dev,test}
 exp=exp
 nj=2                        # feature jobs at once
@@ -54,15 +57,23 @@ classic=false               # true: also the classic baseline, an SVM over the f
 gpu=auto
 train_nj=2                  # trainings at once on the CPU, one thread each
 results=RESULTS.md
+package_variant=            # stage 6: the variant to package (default: the first of --variants)
+package_from=               # stage 6: the experiment to package (default: exp/<package-variant>_<tag>_seed<first seed>)
+package_fold=               # stage 6: which of its folds (default: the first of --folds)
+package_train=              # stage 6: all: train one final model on every speaker (data/all) with the recipe's
+                            # config, epochs and seed, and package it; its card quotes the cross-validated row
+package_dir=                # stage 6: where the package goes (default: exp/model)
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
        [--feat-config conf/fbank.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
-       [--train-config-prefix conf/train_ecapa_] [--train-tag T] [--graph-tag T] [--word-vectors F]"
+       [--train-config-prefix conf/train_ecapa_] [--train-tag T] [--graph-tag T] [--word-vectors F]
+       [--package-variant V] [--package-from exp/E] [--package-fold K] [--package-train all] [--package-dir exp/model]"
 
 . ./cmd.sh
 . steps/lib.sh
 . utils/parse_options.sh
 lock_recipe_dir
+if [ -z "$stop_stage" ]; then stop_stage=5; [ "$stage" -le 5 ] || stop_stage=$stage; fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   [ -n "$corpus" ] || die "stage 0 needs --corpus <name>"
@@ -234,4 +245,40 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   fi
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
   python -m emogcn.bin.pool_scores --table "${table[@]}"
+fi
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  variant=${package_variant:-${variants%% *}}
+  seed=${seeds%% *}
+  cv_name=$variant${train_tag:+_$train_tag}_seed$seed   # the cross-validated experiment of that config
+  out=${package_dir:-$exp/model}
+  case "$package_train" in
+    "")
+      from=${package_from:-$exp/$cv_name}
+      fold=${package_fold:-${folds%% *}}
+      [ -f "$from/fold$fold/.done" ] || die "stage 6: $from/fold$fold has not finished training: run stage 4 first, or name another with --package-from / --package-fold"
+      log "stage 6: packaging $from/fold$fold -> $out"
+      steps/package.sh --fold "$fold" --results "$results" "$from" "$out"
+      ;;
+    all)
+      [ -z "$package_from" ] || die "stage 6: --package-from and --package-train all exclude each other"
+      # The perturbed copies are not combined into one training set for the final model (yet): refuse
+      # rather than train on less than the cross-validated models saw.
+      [ -z "$speed_perturb" ] || die "stage 6: --package-train all does not take --speed-perturb; package a fold's model instead"
+      [ -f "$all/.cmvn.done" ] || die "stage 6: $all has no normalization statistics: run stage 2 first"
+      graph_all=$exp/graph_$graph_tag${log_suffix}_all
+      graph_opts=(--config "$graph_config")
+      [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
+      log "stage 6: label graph of every speaker ($all) -> $graph_all"
+      steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" "$all" "$graph_all"
+      final=$exp/final/${cv_name}_all
+      log "stage 6: training $variant on every speaker of $all -> $final"
+      steps/train.sh --cmd "$cuda_cmd" --gpu "$gpu" --seed "$seed" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
+        "$train_config_prefix$variant.yaml" "$all" none "$graph_all" "$final"
+      log "stage 6: packaging $final -> $out"
+      steps/package.sh --results "$results" --results-name "$cv_name" "$final" "$out"
+      ;;
+    *) die "--package-train $package_train: expected all (or nothing: package a fold's model)" ;;
+  esac
+  log "stage 6: the model is in $out: emogcn-predict --model $out <audio>..."
 fi
