@@ -41,6 +41,10 @@ def from_dict(cls: type[T], values: dict | None, where: str = "config") -> T:
     values = {} if values is None else values
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
+    # keys renamed since a release: configs of experiments made then still load
+    for old, (new, convert) in getattr(cls, "RENAMED_KEYS", {}).items():
+        if old in values and new not in values:
+            values = {**{k: v for k, v in values.items() if k != old}, new: convert(values[old])}
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:

@@ -76,6 +76,7 @@ def test_opensmile_lld_gives_frames_every_10_ms(tmp_path):
     assert feats.shape[1] == 25 and 90 <= feats.shape[0] <= 100
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_opensmile_through_make_feats_on_real_speech_drops_short_audio(tmp_path):
     wavs = sorted((EMODB / "wav").glob("*.wav"))[:3]
     assert len(wavs) == 3, f"EmoDB not found at {EMODB}"
@@ -104,7 +105,9 @@ def test_unknown_frontend_type_is_an_error(tmp_path):
 # ---- SSL upstreams ----
 
 def _tiny_config(tmp_path: Path, **values) -> SslConfig:
-    base = {"type": "ssl", "model": "wav2vec2_model", "model_options": TINY_WAV2VEC2, "weights": "none"}
+    # the CPU, whatever the machine: tests compare with the model called directly on CPU tensors
+    base = {"type": "ssl", "model": "wav2vec2_model", "model_options": TINY_WAV2VEC2, "weights": "none",
+            "device": "cpu"}
     return load_frontend_config(_write_yaml(tmp_path / "ssl.yaml", {**base, **values}))
 
 
@@ -186,6 +189,9 @@ def test_ssl_bundle_weights_come_from_torchaudio_pipelines(tmp_path, monkeypatch
     ({"model": "conformer", "weights": "none"}, "is not a torchaudio builder"),
     ({"model": "hubert_base", "weights": "none", "layers": [0, 2]}, "1-based layer numbers"),
     ({"model": "hubert_base", "weights": "none", "layers": [2, 2]}, "lists a layer twice"),
+    ({"model": "hubert_base", "weights": "none", "dtype": "bfloat16"}, "dtype 'bfloat16' is not one of float32"),
+    ({"model": "hubert_base", "weights": "none", "batch_size": 0}, "batch_size must be >= 1"),
+    ({"model": "hubert_base", "weights": "none", "device": "gpu"}, "device 'gpu' is not auto, cpu, cuda"),
 ])
 def test_ssl_config_errors(tmp_path, values, message):
     with pytest.raises(ConfigError, match=message):
@@ -195,6 +201,67 @@ def test_ssl_config_errors(tmp_path, values, message):
 def test_ssl_layer_beyond_the_model_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="the model has 3 transformer layers"):
         make_extractor(_tiny_config(tmp_path, layers=[4]))
+
+
+TINY_WAV2VEC2_LAYER_NORM = {**TINY_WAV2VEC2, "extractor_mode": "layer_norm"}
+
+
+@pytest.mark.parametrize("model, options, normalize", [
+    ("wav2vec2_model", TINY_WAV2VEC2, False),  # GroupNorm over time after the first convolution
+    ("wav2vec2_model", TINY_WAV2VEC2_LAYER_NORM, True),  # the whole stack runs batched
+    ("wavlm_model", TINY_WAVLM, False),  # relative position bias, padding as a key mask
+])
+def test_ssl_batches_give_what_one_utterance_at_a_time_gives(tmp_path, model, options, normalize):
+    torch.manual_seed(0)
+    extract = make_extractor(_tiny_config(tmp_path, model=model, model_options=options, batch_size=5,
+                                          normalize_waveform=normalize))
+    waves = [_speech(seconds, seed=k) for k, seconds in enumerate([0.5, 1.3, 0.04, 0.9, 0.7])]
+    batched = extract.extract_batch(waves)
+    assert len(batched) == 5
+    for wave, got in zip(waves, batched):
+        alone = extract(wave)
+        assert got.shape == alone.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, alone, rtol=1e-4, atol=1e-4)
+
+
+def test_ssl_through_make_feats_in_batches_and_as_float16(tmp_path):
+    torch.manual_seed(0)
+    inputs = {}
+    for k, seconds in enumerate([0.6, 1.1, 0.3, 0.01, 0.8, 0.45]):  # 0.01 s: shorter than one frame
+        utt = f"u{k}"
+        sf.write(tmp_path / f"{utt}.wav", _speech(seconds, seed=k), 16000)
+        inputs[utt] = str(tmp_path / f"{utt}.wav")
+    single = SslExtractor(_tiny_config(tmp_path))
+    cfg16 = _tiny_config(tmp_path, batch_size=4, dtype="float16")
+    batched16 = SslExtractor(cfg16, model=single.model)
+    make_feats_bin.make_feats(inputs, single.cfg, tmp_path / "f32", extractor=single)
+    summary = make_feats_bin.make_feats(inputs, cfg16, tmp_path / "f16", extractor=batched16)
+    assert summary.done == 5 and summary.failed == 1
+    for base in ("f32", "f16"):
+        assert Path(tmp_path / f"{base}.failed").read_text().startswith("u3 ")
+    full, half = dict(kaldiio.load_scp(str(tmp_path / "f32.scp"))), dict(kaldiio.load_scp(str(tmp_path / "f16.scp")))
+    assert sorted(full) == sorted(half) == ["u0", "u1", "u2", "u4", "u5"]
+    for utt in full:
+        assert full[utt].dtype == np.float32 and half[utt].dtype == np.float16 and half[utt].shape == full[utt].shape
+        # float16 keeps 11 significant bits: within one unit in the last place of the float32 values
+        np.testing.assert_allclose(half[utt].astype(np.float32), full[utt], rtol=2 ** -10, atol=1e-5)
+    ratio = (tmp_path / "f16.ark").stat().st_size / (tmp_path / "f32.ark").stat().st_size
+    assert 0.45 < ratio < 0.56, ratio
+    assert (tmp_path / "f16.utt2num_frames").read_text() == (tmp_path / "f32.utt2num_frames").read_text()
+
+
+def test_ssl_float16_out_of_range_is_an_error_not_inf(tmp_path):
+    extract = make_extractor(_tiny_config(tmp_path, dtype="float16"))
+    assert extract(_speech(0.3)).dtype == np.float16
+    with pytest.raises(ValueError, match="beyond float16's range: store them with dtype: float32"):
+        extract._stored(np.array([[1.0, 7e4]], dtype=np.float32))
+
+
+def test_ssl_device_cuda_without_cuda_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="device 'cuda': CUDA is not available"):
+        make_extractor(_tiny_config(tmp_path, device="cuda"))
+    assert make_extractor(_tiny_config(tmp_path, device="auto")).device == torch.device("cpu")
 
 
 def test_shipped_ssl_configs_name_real_bundles():

@@ -11,7 +11,8 @@ and utt2face) and writes, next to <ark-base>:
 An utterance that fails (unreadable, empty, too short, ...) is logged and skipped; the job goes on.
 Every output is written under a temporary name and renamed only when the job completes, the scp
 last, so a killed job leaves nothing that steps/make_feats.sh would take as finished. Utterances
-are streamed one at a time: memory does not grow with the number of utterances.
+are streamed one at a time (an SSL front-end with batch_size N: N at a time): memory does not
+grow with the number of utterances.
 """
 
 from __future__ import annotations
@@ -73,6 +74,64 @@ def _audio_processor(extract, sample_rate: int):
     return process
 
 
+def _batch_processor(extract, sample_rate: int):
+    """Like _audio_processor over a list of (utt, spec), the upstream called once per batch."""
+    def process_many(items: list[tuple[str, str]]) -> list[tuple[np.ndarray, float] | Exception]:
+        results: list = [None] * len(items)
+        read, waves = [], []
+        for j, (utt, spec) in enumerate(items):
+            try:
+                waves.append(read_audio(spec, sample_rate, min_samples=extract.min_samples))
+                read.append(j)
+            except Exception as e:
+                results[j] = e
+        if not waves:
+            return results
+        try:
+            feats = extract.extract_batch(waves)
+        except Exception:  # one utterance the batch fails on (or memory) must not fail the others
+            feats = []
+            for wave in waves:
+                try:
+                    feats.extend(extract.extract_batch([wave]))
+                except Exception as e:
+                    feats.append(e)
+        for j, wave, f in zip(read, waves, feats):
+            if isinstance(f, Exception):
+                results[j] = f
+            elif not np.isfinite(f).all():
+                results[j] = ValueError(f"{items[j][1]}: features hold NaN or infinite values")
+            else:
+                results[j] = (f, wave.shape[0] / sample_rate)
+        return results
+
+    return process_many
+
+
+def _one_by_one(process):
+    def process_many(items: list[tuple[str, str]]) -> list[tuple[np.ndarray, float] | Exception]:
+        results = []
+        for utt, spec in items:
+            try:
+                results.append(process(utt, spec))
+            except Exception as e:  # one bad utterance must not end the job
+                results.append(e)
+        return results
+
+    return process_many
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _face_processor(extract: FaceExtractor, faces: dict[str, str]):
     def process(utt: str, spec: str) -> tuple[np.ndarray, float]:
         return extract(spec, faces.get(utt), where=f"utt2face {utt}"), 0.0
@@ -90,34 +149,43 @@ def make_feats(inputs: dict[str, str], cfg: FrontendConfig, ark_base: str | Path
     summary = JobSummary()
     is_face = isinstance(cfg, FaceConfig)
     extractor = extractor if extractor is not None else make_extractor(cfg)
-    process = _face_processor(extractor, faces or {}) if is_face else _audio_processor(extractor, cfg.sample_rate)
+    batch_size = 1 if is_face else max(1, int(getattr(extractor, "batch_size", 1)))
+    if batch_size > 1:
+        process_many = _batch_processor(extractor, cfg.sample_rate)
+    else:
+        process_many = _one_by_one(_face_processor(extractor, faces or {}) if is_face
+                                   else _audio_processor(extractor, cfg.sample_rate))
     # faces are 0-255 integers: Kaldi's one-byte unsigned-integer compression holds them exactly
     compression = KALDI_ONE_BYTE_UNSIGNED_INTEGER if is_face else None
+    # Kaldi's matrix format has no float16: such matrices go into the ark as kaldiio's NPY records
+    # (read back by kaldiio.load_mat through np.load, which refuses pickles)
+    write_function = "numpy" if getattr(cfg, "dtype", "float32") == "float16" else None
     start, start_cpu = time.perf_counter(), time.process_time()
     with contextlib.ExitStack() as stack:
         # atomic_path renames on leaving, last entered first: enter in reverse of OUTPUTS.
         tmp = {name: stack.enter_context(atomic_path(final[name])) for name in reversed(OUTPUTS)}
-        with kaldiio.WriteHelper(f"ark,scp:{tmp['ark']},{tmp['scp']}", compression_method=compression) as writer, \
+        with kaldiio.WriteHelper(f"ark,scp:{tmp['ark']},{tmp['scp']}", compression_method=compression,
+                                 write_function=write_function) as writer, \
                 open(tmp["utt2num_frames"], "w", encoding="utf-8") as frames_out, \
                 open(tmp["utt2dur"], "w", encoding="utf-8") as dur_out, \
                 open(tmp["failed"], "w", encoding="utf-8") as failed_out:
             progress = tqdm(inputs.items(), total=len(inputs), desc=f"make_feats {ark_base.name}", unit="utt",
                             file=sys.stderr, mininterval=5.0, ascii=True)
-            for utt, spec in progress:
-                try:
-                    feats, seconds = process(utt, spec)
-                except Exception as e:  # one bad utterance must not end the job
-                    reason = _one_line(e)
-                    logger.warning("%s: skipped: %s", utt, reason)
-                    failed_out.write(f"{utt} {reason}\n")
-                    summary.failed += 1
-                    continue
-                writer(utt, feats)
-                frames_out.write(f"{utt} {feats.shape[0]}\n")
-                if not is_face:
-                    dur_out.write(f"{utt} {seconds:.4f}\n")
-                summary.done += 1
-                summary.audio_seconds += seconds
+            for chunk in _chunks(progress, batch_size):
+                for (utt, _), result in zip(chunk, process_many(chunk)):
+                    if isinstance(result, Exception):
+                        reason = _one_line(result)
+                        logger.warning("%s: skipped: %s", utt, reason)
+                        failed_out.write(f"{utt} {reason}\n")
+                        summary.failed += 1
+                        continue
+                    feats, seconds = result
+                    writer(utt, feats)
+                    frames_out.write(f"{utt} {feats.shape[0]}\n")
+                    if not is_face:
+                        dur_out.write(f"{utt} {seconds:.4f}\n")
+                    summary.done += 1
+                    summary.audio_seconds += seconds
             progress.close()
         # kaldiio wrote the temporary ark's name into the scp; point it at the final name.
         lines = Path(tmp["scp"]).read_text(encoding="utf-8").splitlines()

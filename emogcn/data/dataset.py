@@ -31,15 +31,51 @@ class Utterance:
     num_frames: int
 
 
+MB = 1 << 20
+
+
+class FeatureCache:
+    """Feature matrices kept in memory up to a budget of bytes, first come first kept.
+
+    Nothing is evicted: a shuffled epoch touches every utterance once, so any eviction policy
+    would trade one cached matrix for another without saving reads; keeping a fixed set that
+    fits saves the same reads every epoch, and memory does not grow with the corpus."""
+
+    def __init__(self, budget_bytes: int):
+        if budget_bytes < 0:
+            raise ValueError(f"cache budget must be >= 0 bytes, got {budget_bytes}")
+        self.budget = budget_bytes
+        self.nbytes = 0
+        self._items: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: int) -> np.ndarray | None:
+        return self._items.get(key)
+
+    def put(self, key: int, value: np.ndarray) -> bool:
+        """Keeps `value` if it fits in what is left of the budget; says whether it did."""
+        if key in self._items or self.nbytes + value.nbytes > self.budget:
+            return False
+        self._items[key] = value
+        self.nbytes += value.nbytes
+        return True
+
+
 class FeatureDataset(torch.utils.data.Dataset):
     """Features of one data directory, CMVN-normalised, with labels in the order of `classes`.
 
     Utterances whose label is not in `classes` (a class absent from this fold's training data)
     are dropped, counted and logged: a model cannot be scored on a class it was never shown.
+
+    Features are read through kaldiio when needed; up to `cache_mb` MiB of normalised matrices
+    are kept in memory (FeatureCache), the rest is read again each time, so memory is bounded
+    whatever the corpus size. `validate` reads every matrix once at construction (see validate()).
     """
 
     def __init__(self, data_dir: str | Path, classes: list[str], cmvn: Cmvn, num_dims: int = 2,
-                 cache: bool = True):
+                 cache_mb: float = 0, validate: bool = True):
         self.data = DataDir.load(data_dir, ValidateOptions(need_feats=True))
         self.classes = classes
         self.cmvn = cmvn
@@ -67,30 +103,43 @@ class FeatureDataset(torch.utils.data.Dataset):
         self.num_dropped = sum(dropped.values())
         if not self.items:
             raise ValueError(f"{data_dir}: no utterances left with a label in {', '.join(classes)}")
-        self._cache: dict[int, np.ndarray] | None = {} if cache else None
-        if cache:  # read (and check) everything now: bad features fail before any training step
-            for i in range(len(self.items)):
-                self.features(i)
+        self.cache = FeatureCache(int(cache_mb * MB))
+        if validate:
+            self.validate()
 
     def __len__(self) -> int:
         return len(self.items)
 
+    def validate(self) -> None:
+        """Reads every matrix once, so bad features fail before any training step; memory stays
+        within the cache's budget (what fits is kept, the rest is read again when needed), and
+        the frame counts are noted for lengths()."""
+        for i, it in enumerate(self.items):
+            it.num_frames = len(self.features(i))
+
     def features(self, i: int) -> np.ndarray:
-        if self._cache is not None and i in self._cache:
-            return self._cache[i]
+        """(T, F) float32 after CMVN, whatever the ark holds (float16 SSL layers included)."""
+        feats = self.cache.get(i)
+        if feats is not None:
+            return feats
         utt = self.items[i].utt
         raw = np.asarray(kaldiio.load_mat(self.feats_scp[utt]), dtype=np.float32)
         if not np.isfinite(raw).all():  # one NaN would silently poison every weight it reaches
             raise DataDirError(f"{self.data.path}/feats.scp: features of '{utt}' ({self.feats_scp[utt]}) "
                                f"hold NaN or infinite values")
         feats = self.cmvn(utt, raw)
-        if self._cache is not None:
-            self._cache[i] = feats
+        # DataLoader workers hold copies of the dataset: what they added would be held once per
+        # worker, so only the main process fills the cache (workers forked later share it)
+        if torch.utils.data.get_worker_info() is None:
+            self.cache.put(i, feats)
         return feats
 
     def lengths(self) -> list[int]:
         """Frame counts (from utt2num_frames, else by reading the features)."""
-        return [it.num_frames or len(self.features(i)) for i, it in enumerate(self.items)]
+        for i, it in enumerate(self.items):
+            if not it.num_frames:
+                it.num_frames = len(self.features(i))
+        return [it.num_frames for it in self.items]
 
     def class_counts(self) -> list[int]:
         counts = [0] * len(self.classes)

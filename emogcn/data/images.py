@@ -36,8 +36,8 @@ def imagenet_normalise(img: torch.Tensor) -> torch.Tensor:
 
 class FaceDataset(FeatureDataset):
     def __init__(self, data_dir, classes: list[str], train: bool = False, hflip: bool = False,
-                 rotation: float = 0.0, cache: bool = True):
-        super().__init__(data_dir, classes, Cmvn("none"), cache=cache)
+                 rotation: float = 0.0, cache_mb: float = 0, validate: bool = True):
+        super().__init__(data_dir, classes, Cmvn("none"), cache_mb=cache_mb, validate=validate)
         self.train = train
         self.hflip = hflip
         self.rotation = rotation

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from emogcn.config import ConfigError, from_dict
+from emogcn.features.ssl import SslConfig
 
 
 @dataclass
@@ -55,12 +59,20 @@ class SelectConfig:
 
 @dataclass
 class TrainConfig:
+    # cache_features (bool) before the memory budget: true held everything, now the default budget
+    RENAMED_KEYS: ClassVar[dict] = {"cache_features": ("cache_mb", lambda v: 2048 if v else 0)}
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
-    input: str = "frames"  # frames (speech features, B x T x F) | image (face crops, B x 3 x H x W)
+    # frames (speech features, B x T x F) | image (face crops, B x 3 x H x W) | waveform (audio from
+    # wav.scp, B x samples, through `upstream` inside the model: emogcn/models/upstream.py)
+    input: str = "frames"
+    # input waveform: the frozen SSL upstream, as a front-end YAML's path (conf/ssl_*.yaml) or an inline
+    # mapping of its keys; either way config.yaml records the mapping, so inference needs no other file
+    upstream: SslConfig | str | None = None
+    crop_seconds: float = 0.0  # input waveform, training only: a random window of at most this long (0: whole)
     epochs: int = 30
     batch_size: int = 32
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)
@@ -74,7 +86,27 @@ class TrainConfig:
     average_last: int = 0  # > 0: also write checkpoints/averaged.pt, the mean weights of the last N epochs
     inference_checkpoint: str = "best"  # what scoring uses by default: best | last | averaged
     grad_clip: float = 0.0  # 0 = no clipping
-    cache_features: bool = True  # hold features in memory after the first read
+    # MiB of normalised features held in memory (per process); the rest is read from the ark each
+    # time it is needed, so memory does not grow with the corpus. 0: nothing held
+    cache_mb: int = 2048
     amp: str = "none"  # mixed precision: none | bf16 (autocast; CPU or CUDA) | fp16 (CUDA, with a gradient scaler)
     num_workers: int = 0  # DataLoader processes reading batches (0: in the training process)
     max_frames: int = 0  # > 0: batches of at most this many padded frames instead of batch_size utterances
+
+    def __post_init__(self):
+        # a path or a mapping (YAML, or to_dict of a config) becomes the checked SslConfig
+        if isinstance(self.upstream, str):
+            from emogcn.features.frontends import load_frontend_config
+
+            loaded = load_frontend_config(self.upstream)
+            if not isinstance(loaded, SslConfig):
+                raise ConfigError(f"upstream '{self.upstream}': a '{loaded.type}' front-end, not an ssl one")
+            self.upstream = loaded
+        elif isinstance(self.upstream, dict):
+            self.upstream = from_dict(SslConfig, self.upstream, "upstream")
+            try:
+                self.upstream.check()
+            except ConfigError as e:
+                raise ConfigError(f"upstream: {e}") from None
+        elif self.upstream is not None and not isinstance(self.upstream, SslConfig):
+            raise ConfigError(f"upstream: expected a front-end YAML's path or a mapping, got {self.upstream!r}")

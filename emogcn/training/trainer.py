@@ -89,8 +89,17 @@ CHECKPOINTS = ("best", "last", "averaged")
 
 def check_config(cfg: TrainConfig) -> None:
     """Rejects values the dataclass types cannot catch, before any work is done."""
-    if cfg.input not in ("frames", "image"):
-        raise ValueError(f"input '{cfg.input}' is not one of frames, image")
+    if cfg.input not in ("frames", "image", "waveform"):
+        raise ValueError(f"input '{cfg.input}' is not one of frames, image, waveform")
+    if (cfg.input == "waveform") != (cfg.upstream is not None):
+        raise ValueError("input waveform needs an upstream (an SSL front-end config), and upstream needs input waveform")
+    if cfg.input == "waveform" and (cfg.cmvn != "none" or cfg.model.layer_sum):
+        raise ValueError("input waveform: the upstream reads raw audio and its layers are always summed; "
+                         "set cmvn: none (upstream.normalize_waveform normalises the audio) and leave model.layer_sum 0")
+    if cfg.input == "waveform" and cfg.augment.enabled:
+        raise ValueError("input waveform: SpecAugment (augment.freq_masks, time_masks) masks stage-1 frames only")
+    if cfg.crop_seconds < 0 or (cfg.crop_seconds and cfg.input != "waveform"):
+        raise ValueError(f"crop_seconds {cfg.crop_seconds}: must be >= 0, and applies to input waveform only")
     if cfg.cmvn not in ("speaker", "global", "none", "auto"):
         raise ValueError(f"cmvn '{cfg.cmvn}' is not one of speaker, global, none, auto")
     if cfg.select_metric not in ("ua", "wa", "loss"):
@@ -103,8 +112,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError("inference_checkpoint 'averaged' needs average_last >= 1")
     if cfg.amp not in AMP_MODES:
         raise ValueError(f"amp '{cfg.amp}' is not one of {', '.join(AMP_MODES)}")
-    if cfg.num_workers < 0 or cfg.max_frames < 0:
-        raise ValueError("num_workers and max_frames must be >= 0")
+    if cfg.num_workers < 0 or cfg.max_frames < 0 or cfg.cache_mb < 0:
+        raise ValueError("num_workers, max_frames and cache_mb must be >= 0")
 
 
 def average_state_dicts(states: list[dict]) -> dict:
@@ -129,28 +138,43 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
 
 
 def input_dim(cfg: TrainConfig, data_dir: Path) -> int:
+    if cfg.input == "waveform":  # mono samples; the upstream decides the rest
+        return 1
     return 3 if cfg.input == "image" else feature_dim(data_dir)
 
 
 def make_dataset(cfg: TrainConfig, data_dir: Path, classes: list[str], train: bool,
-                 global_from: Path | None = None, cmvn: Cmvn | None = None, cache: bool | None = None):
+                 global_from: Path | None = None, cmvn: Cmvn | None = None, cache: bool = True):
     """The dataset of a data directory for this config: face crops (input image) or speech frames
     normalised by cmvn (default: the config's mode; global statistics from global_from, the
-    training set, and speaker statistics from each set's own)."""
-    cache = cfg.cache_features if cache is None else cache
+    training set, and speaker statistics from each set's own). With `cache` (training), up to
+    cfg.cache_mb MiB of features are held in memory and speech features are all read once
+    first, so bad ones fail before the first step; without (one pass of prediction), neither."""
+    cache_mb = cfg.cache_mb if cache else 0
     if cfg.input == "image":
         from emogcn.data.images import FaceDataset
 
+        # crops come from one-byte compressed arks (0-255 by construction): no read-through check
         return FaceDataset(data_dir, classes, train=train, hflip=cfg.augment.hflip, rotation=cfg.augment.rotation,
-                           cache=cache)
+                           cache_mb=cache_mb, validate=False)
+    if cfg.input == "waveform":  # audio is never held in memory: a corpus too large to store would not fit
+        from emogcn.data.waveform import WaveformDataset
+
+        return WaveformDataset(data_dir, classes, cfg.upstream, crop_seconds=cfg.crop_seconds if train else 0.0)
     if cmvn is None:
         cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn, global_from=global_from)
-    return FeatureDataset(data_dir, classes, cmvn, cache=cache)
+    return FeatureDataset(data_dir, classes, cmvn, cache_mb=cache_mb, validate=cache)
 
 
 def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) -> tuple[torch.nn.Module, list[str]]:
     graph = load_graph(graph_dir)
     num_dims = len(graph.nodes) - len(graph.classes)
+    layer_sum, upstream = cfg.model.layer_sum, None
+    if cfg.input == "waveform":  # the backbone is built as for the upstream's layers in an ark
+        from emogcn.models.upstream import load_frozen_upstream
+
+        upstream, layers, layer_dim = load_frozen_upstream(cfg.upstream)
+        input_dim, layer_sum = len(layers) * layer_dim, len(layers)
     model = build_model(
         cfg.model.variant,
         cfg.model.backbone,
@@ -161,8 +185,13 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
         propagation=torch.from_numpy(graph.propagation).float(),
         backbone_options=cfg.model.backbone_options,
         gcn_hidden=cfg.model.gcn_hidden,
-        layer_sum=cfg.model.layer_sum,
+        layer_sum=layer_sum,
     )
+    if upstream is not None:
+        from emogcn.models.upstream import UpstreamLayerBackbone
+
+        model.backbone = UpstreamLayerBackbone(model.backbone.backbone, upstream, layers,
+                                               cfg.upstream.normalize_waveform)
     return model, list(graph.classes)
 
 
@@ -224,8 +253,10 @@ def train_labels(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_
     """What results tables call a model: variant, backbone, front-end, normalisation, graph, model
     selection (a dev speaker, or none: the last or averaged epochs of a fixed recipe), seed."""
     graph = (pv.read_marker(Path(graph_dir) / ".done") or {}).get("labels") or {}
-    return {"model": cfg.model.variant, "backbone": cfg.model.backbone,
-            "features": pv.data_labels(train_dir).get("features", "-"), "cmvn": cfg.cmvn,
+    features = pv.data_labels(train_dir).get("features", "-")
+    if cfg.input == "waveform":  # not stage 1's features: the upstream, run in the loop (ssl_wav2vec2_base_inloop)
+        features = f"ssl_{Path(cfg.upstream.weights.removeprefix('bundle:')).stem.lower()}_inloop"
+    return {"model": cfg.model.variant, "backbone": cfg.model.backbone, "features": features, "cmvn": cfg.cmvn,
             "graph": graph.get("graph", "-"), "dev": "speaker" if dev_dir is not None else "none", "seed": cfg.seed}
 
 
@@ -290,7 +321,8 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
                                                           else None)
     weights = class_weights(counts) if cfg.class_weighting else torch.ones(len(classes))
     loss_fn = EmotionLoss(weights.to(device), lambda_dims=cfg.lambda_dims)
-    optimizer = make_optimizer(cfg, core.parameters())
+    # frozen parameters (an in-loop upstream) are no optimiser's business
+    optimizer = make_optimizer(cfg, [p for p in core.parameters() if p.requires_grad])
     scheduler = make_scheduler(cfg, optimizer)
     shard = {"rank": rank, "world_size": world_size}
     train_loader = make_loader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, max_frames=cfg.max_frames,
