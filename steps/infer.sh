@@ -20,10 +20,12 @@ if [ $# -lt 3 ] || [ $(( ($# - 1) % 2 )) -ne 0 ]; then echo "$help_message" >&2;
 exp=$1
 shift
 [ -f "$exp/.done" ] || die "$exp has not finished training (no $exp/.done)"
+need_feats=--need-feats  # none for a model whose upstream runs inside it (input: waveform): wav.scp
+[ "$(config_input "$exp/config.yaml")" != waveform ] || need_feats=
 sets=()
 names=()
 while [ $# -gt 0 ]; do
-  utils/validate_data_dir.sh --need-feats "$1"
+  utils/validate_data_dir.sh $need_feats "$1"
   sets+=("$1" "$exp/scores/$2")
   names+=("$2")
   shift 2

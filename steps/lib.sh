@@ -9,6 +9,16 @@
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
 # die MESSAGE: one line on stderr, exit 1.
 die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+# config_input TRAIN_CONFIG: the model's input (frames, image or waveform; frames when unset or
+# unreadable, the training itself then says what is wrong with the file).
+config_input() {
+  python -c 'import sys, yaml
+try:
+    raw = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+except Exception:
+    raw = None
+print(raw.get("input", "frames") if isinstance(raw, dict) else "frames")' "$1"
+}
 
 # stage_done MARKER WHAT ARGS...: 0 when MARKER records the same configs, options and inputs (the
 # stage is skipped, and says so), 1 when the stage must run (absent, or its inputs were remade);

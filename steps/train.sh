@@ -29,8 +29,11 @@ config=$1; train=$2; dev=$3; graph=$4; exp=$5
 for f in "$config" "$graph/.done"; do
   [ -f "$f" ] || { echo "$0: $f not found" >&2; exit 1; }
 done
-utils/validate_data_dir.sh --need-feats "$train"
-case "$dev" in none|inner) ;; *) utils/validate_data_dir.sh --need-feats "$dev" ;; esac
+# a model whose upstream runs in the training loop (input: waveform) reads wav.scp, not features
+need_feats=--need-feats
+[ "$(config_input "$config")" != waveform ] || need_feats=
+utils/validate_data_dir.sh $need_feats "$train"
+case "$dev" in none|inner) ;; *) utils/validate_data_dir.sh $need_feats "$dev" ;; esac
 case "$ngpu" in ''|*[!0-9]*|0) die "--ngpu must be a positive integer, not '$ngpu'" ;; esac
 launch=(python -m emogcn.bin.train)
 # torchrun's own launcher; --standalone: a rendezvous on this host, on a free port

@@ -227,6 +227,9 @@ def write_package(exp_dir: Path, out_dir: Path, checkpoint: str | None = None, f
     trained on every speaker names the cross-validated experiment of its config). `input_dim` is
     needed only when neither the training data nor the front-end config tells it."""
     cfg = load_config(TrainConfig, exp_dir / CONFIG)
+    if cfg.input == "waveform":  # a package runs a stage-1 front-end, then the model on its rows
+        raise PackageError(f"{exp_dir}: its SSL upstream runs inside the model (input: waveform), which packages "
+                           "do not hold yet; score it with steps/infer.sh")
     if not (exp_dir / ".done").is_file():
         raise PackageError(f"{exp_dir}: training has not finished (no .done)")
     checkpoint = checkpoint or cfg.inference_checkpoint
