@@ -13,8 +13,8 @@ a folder that names another emotion than the letter is a conflict: skipped and r
 Speakers cafe-01 .. cafe-12, sex not encoded; utterance id cafe-01-c-1-1. Language fr.
 CaFE is distributed as AIFF: .wav, .aif and .aiff are all read (stage 1 sniffs the format).
 
-Folds (--folds-dir): leave-one-speaker-out, 12 folds (12 speakers; DESIGN.md section 6 uses
-LOSO up to 12), one dev speaker per fold.
+Folds (--folds-dir): leave-one-speaker-out, 12 folds (12 speakers; LOSO up to 12, docs/CORPORA.md,
+"Protocols"), one dev speaker per fold.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ text and emotion come from the FILE NAME, e.g. 03a01Fa.wav = speaker 03, text a0
 parse are skipped, each reported with the reason. Audio is not read here: stage 1 reads it and
 counts what cannot be read.
 
-Folds (--folds-dir): leave-one-speaker-out, 10 folds (10 speakers; DESIGN.md section 6), one dev
-speaker per fold carved from the training speakers.
+Folds (--folds-dir): leave-one-speaker-out, 10 folds (10 speakers; docs/CORPORA.md, "Protocols"),
+one dev speaker per fold carved from the training speakers.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stage 0 of a corpus recipe: local/prepare_<corpus>.py writes <data>/all (every labelled file of
 # the corpus, with counts and every skipped file reported) and the corpus's fold protocol in
-# <data>/folds (CORPORA.md; the prepare script's default unless --fold-opts says otherwise),
-# optionally restricted to some classes. Corpus `mini` is synthesized into <db-root> instead.
+# <data>/folds (docs/CORPORA.md, "Protocols"; the prepare script's default unless --fold-opts says
+# otherwise), optionally restricted to some classes. Corpus `mini` is synthesized into <db-root> instead.
 # Both appear only when complete (written as .tmp, validated, renamed); <data>/all/.done, written
 # last, records what they were made from (corpus, folder, classes, fold options, label map): a
 # finished stage 0 asked for the same is skipped, asked for anything else it is refused.

@@ -1,4 +1,5 @@
-"""Shared fixtures: small data directories and recipe directories linked to this checkout."""
+"""Shared fixtures: small data directories and recipe directories linked to this checkout; the
+test tiers (unit, recipe, corpus: pytest_collection_modifyitems below)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,89 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EMODB = REPO.parent / "shared" / "corpora" / "emodb"
+TESTS = Path(__file__).resolve().parent
+
+# Test tiers (markers registered in pyproject.toml). Every test gets exactly one:
+#   corpus  needs a real corpus from ../shared/corpora (EmoDB, CK+48): the files in CORPUS_FILES,
+#           and single tests marked @pytest.mark.corpus in other files (a new test that reads
+#           ../shared/corpora must be marked so)
+#   recipe  runs whole recipes or stages end to end, kills processes or starts Slurm: slow
+#   unit    everything else: tools/run_tests.sh --fast runs these (under 2 minutes on 2 cores)
+# The rule: an explicit unit/recipe/corpus marker on the test, its class or its module (pytestmark)
+# wins; else, by the test's file (path relative to tests/), CORPUS_FILES -> corpus; RECIPE_FILES,
+# RECIPE_TESTS or a file named test_recipe_*.py -> recipe; everything else -> unit. A new test file
+# is unit unless it says otherwise: keep unit tests quick (a few seconds), and mark the slow ones.
+TIERS = ("unit", "recipe", "corpus")
+CORPUS_FILES = {
+    "test_recipe_emodb.py",  # egs/emodb on the real EmoDB
+}
+# Files that are not test_recipe_*.py but run recipes, stages or trainings, with the reason. The
+# unit tier must stay under 2 minutes (`time tools/run_tests.sh --fast -q` on 2 cores); the times
+# are from `--durations=0` on 2 cores shared with other work (load about 10), so they are high.
+RECIPE_FILES = {
+    "test_multilingual.py": "egs/multilingual/run.sh end to end",
+    "test_slurm.py": "starts a single-node Slurm",
+    "test_stage6.py": "steps/run_corpus.sh stages 0-6 with trainings",
+    "test_ssl_inloop.py": "trains and scores through the steps with an SSL upstream in the loop",
+    "faults/test_interrupts.py": "kills stages at random moments, many times",
+    "faults/test_kill_soak.py": "the kill soak: 50 SIGKILLs",
+    "faults/test_bad_audio.py": "stage 1 once per bad-audio case (130 s)",
+    "faults/test_bad_data.py": "a mini recipe's stages 0-3, then trainings on broken data (85 s)",
+    "test_distributed.py": "torchrun DDP trainings, one killed and resumed (over 5 min)",
+    "test_confound.py": "a mini recipe's stages 0-3 and trainings (80 s)",
+    "test_norm_policies.py": "trains a mini recipe, then scores it under every policy (125 s)",
+    "test_nested.py": "nested selection: a training per grid point and inner fold (100 s)",
+    "test_predict.py": "trains and packages a mini model, then many emogcn-predict runs (100 s)",
+    "test_package.py": "trains and packages a mini model (75 s)",
+    "test_export.py": "TorchScript and ONNX export of every speech backbone, checked (55 s)",
+    "test_predict_faces.py": "trains a face model through the recipe, then predicts (65 s)",
+    "test_training.py": "a mini recipe's stages 0-3, then a dozen trainings through steps/train.sh (240 s)",
+}
+# Single slow tests of otherwise quick files: "file::test" -> the reason.
+RECIPE_TESTS = {
+    "test_features.py::test_make_feats_stage_counts_failures_and_applies_threshold": "steps/make_feats.sh (27 s)",
+    "test_graph.py::test_build_graph_sh": "steps/build_graph.sh (19 s)",
+    "test_graph.py::test_build_graph_sh_errors": "steps/build_graph.sh, several times (16 s)",
+    "test_faces.py::test_affectnet_csv_preparation_and_face_crops": "stages 0 and 1 on a face tree (20 s)",
+    "test_face_backbones.py::test_densenet121_max_pools_pre_relu_features_and_loads_local_weights":
+        "a whole DenseNet-121 (20 s)",
+    "test_svm.py::test_step_script_end_to_end": "steps/train_svm.sh with its grid search (18 s)",
+}
+# test_provenance.py: the tests on its module fixture `recipe`, a mini recipe run through stages 0-5
+# (with a second front-end) that they then rerun with other settings (about 5 min in all)
+RECIPE_TESTS.update({f"test_provenance.py::{name}": "stages 0-5 of a mini recipe, rerun" for name in (
+    "test_a_finished_stage_asked_for_other_features_is_refused_and_kept",
+    "test_other_classes_or_graph_settings_are_refused",
+    "test_features_remade_renormalise_and_refuse_the_old_models",
+    "test_global_statistics_for_every_fold_after_a_quick_run",
+    "test_rescoring_replaces_the_row",
+    "test_two_runs_in_one_directory_the_second_exits_at_once",
+    "test_scores_and_models_record_what_made_them",
+)})
+
+
+def tier_of(rel_path: str, test_name: str = "") -> str:
+    """The tier of a test by the rule above: its file (a path relative to tests/) and its name
+    (without parameters)."""
+    name = rel_path.rsplit("/", 1)[-1]
+    if rel_path in CORPUS_FILES:
+        return "corpus"
+    if (rel_path in RECIPE_FILES or f"{rel_path}::{test_name}" in RECIPE_TESTS
+            or (name.startswith("test_recipe_") and name.endswith(".py"))):
+        return "recipe"
+    return "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(t) for t in TIERS):
+            continue
+        try:
+            rel = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+        except ValueError:  # a test outside tests/ (pytest given another path)
+            rel = Path(str(item.path)).name
+        item.add_marker(getattr(pytest.mark, tier_of(rel, getattr(item, "originalname", item.name))))
 
 
 def write_lines(path: Path, lines: list[str]) -> None:

@@ -1,22 +1,31 @@
-"""egs/<corpus>/run.sh for every corpus: the thin recipes, stage 0 (steps/prepare_corpus.sh) and
-the class selection that gives every recipe the four-class option."""
+"""egs/<corpus>/run.sh for every corpus: the thin recipes (each names its corpus, has its prepare
+script and label map, and hands its defaults and the user's options to steps/run_corpus.sh, which
+parses them), stage 0 (steps/prepare_corpus.sh) and the class selection that gives every recipe
+the four-class option."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO, make_data_dir, run_sh
 from emogcn.config import ConfigError
 from emogcn.data import datadir as dd
 from emogcn.data.labels import resolve_classes
-from test_prepare_corpora import audio
+from test_prepare_corpora import audio, script
 
 CORPORA = sorted(p.stem.removeprefix("prepare_") for p in (REPO / "local").glob("prepare_*.py"))
+# every recipe directory but the multilingual one, which drives several corpus recipes
+RECIPES = sorted(p.parent.name for p in (REPO / "egs").glob("*/run.sh") if p.parent.name != "multilingual")
 FOUR = ["anger", "happiness", "neutral", "sadness"]
+# options a user gives a recipe: run.sh must pass them on verbatim (one argument with a space
+# stays one), after the recipe's own defaults so that they win
+USER_OPTIONS = ["--stage", "3", "--folds", "1 2", "--classes", "four", "--epochs", "1"]
 
 
 def _option(text: str, name: str, default: str) -> str:
@@ -28,13 +37,13 @@ def _option(text: str, name: str, default: str) -> str:
 
 def test_every_prepared_corpus_has_a_recipe():
     assert len(CORPORA) == 20  # 16 speech corpora and 4 face corpora
+    assert RECIPES == CORPORA  # and every recipe has its prepare script
     for corpus in CORPORA:
         d = REPO / "egs" / corpus
         run = d / "run.sh"
         assert run.is_file() and os.access(run, os.X_OK), corpus
         text = run.read_text()
         assert f"--corpus {corpus}" in text, corpus
-        run_sh(f"bash -n {run}", REPO)
         # the configs its run.sh names (or run_corpus.sh's defaults) resolve from the recipe
         prefix = _option(text, "train-config-prefix", "conf/train_ecapa_")
         needed = ["steps", "utils", "local", "path.sh", "cmd.sh", "conf/emotions.yaml", "conf/graph.yaml",
@@ -42,6 +51,55 @@ def test_every_prepared_corpus_has_a_recipe():
         needed += [f"{prefix}{v}.yaml" for v in ("single_task", "multi_task", "emotion_gcn")]
         for name in needed:
             assert (d / name).exists(), f"{corpus}: {name} is missing or a broken link"
+
+
+def test_every_corpus_has_its_prepare_script_and_label_map(capsys):
+    cfg = yaml.safe_load((REPO / "conf/emotions.yaml").read_text())
+    for corpus in CORPORA:
+        module = script(corpus)  # local/prepare_<corpus>.py, imported
+        assert module.CORPUS == corpus
+        codes = cfg["corpora"].get(corpus)
+        assert codes, f"conf/emotions.yaml has no corpora.{corpus} label map"
+        assert set(codes.values()) <= set(cfg["classes"]), (corpus, set(codes.values()) - set(cfg["classes"]))
+        with pytest.raises(SystemExit) as e:
+            module.main(["--help"])
+        assert e.value.code == 0, corpus
+        out = capsys.readouterr().out
+        assert module.__doc__.splitlines()[0] in out and "--folds-dir" in out, corpus
+
+
+def _stub_recipe(tmp_path: Path, corpus: str) -> Path:
+    """egs/<corpus>/run.sh beside a stub steps/run_corpus.sh that records its arguments."""
+    d = tmp_path / corpus
+    (d / "steps").mkdir(parents=True)
+    shutil.copy2(REPO / "egs" / corpus / "run.sh", d / "run.sh")
+    stub = d / "steps" / "run_corpus.sh"
+    stub.write_text('#!/usr/bin/env bash\nprintf \'%s\\0\' "$@" > args\n')
+    stub.chmod(0o755)
+    return d
+
+
+def test_every_recipe_names_its_corpus_and_passes_the_users_options_on(tmp_path):
+    for corpus in CORPORA:
+        d = _stub_recipe(tmp_path, corpus)
+        subprocess.run(["./run.sh", *USER_OPTIONS], cwd=d, check=True)
+        args = (d / "args").read_bytes().decode().split("\0")[:-1]
+        assert args[:2] == ["--corpus", corpus], (corpus, args)
+        assert args[-len(USER_OPTIONS):] == USER_OPTIONS, (corpus, args)
+        defaults = args[2:-len(USER_OPTIONS)]  # the recipe's own: option-value pairs
+        assert len(defaults) % 2 == 0 and all(a.startswith("--") for a in defaults[::2]), (corpus, defaults)
+
+
+def test_run_corpus_parses_every_recipes_defaults_and_options():
+    """The real steps/run_corpus.sh, stopped by --help before any work: utils/parse_options.sh
+    rejects an option it does not know and a non-boolean value of a boolean option, so each
+    recipe's defaults and the user's options are all valid options of the driver."""
+    opts = " ".join(f"'{o}'" for o in USER_OPTIONS)
+    for corpus in CORPORA:
+        p = run_sh(f"./run.sh {opts} --help", REPO / "egs" / corpus)
+        assert "Usage:" in p.stderr and "--corpus <name>" in p.stderr, (corpus, p.stderr)
+    p = run_sh("./run.sh --no-such-option 1", REPO / "egs" / "emodb", check=False)
+    assert p.returncode != 0 and "unknown option '--no-such-option'" in p.stderr
 
 
 def _scratch_recipe(tmp_path: Path, corpus: str) -> Path:

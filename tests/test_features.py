@@ -280,6 +280,7 @@ def _emodb_data_dir(wav_dir: Path, data: Path) -> int:
     return len(wav_scp)
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_make_feats_stage_on_real_emodb(recipe_dir):
     if not (EMODB / "wav").is_dir():
         pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")

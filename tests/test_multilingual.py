@@ -87,6 +87,7 @@ def test_cells_and_table(tmp_path):
     assert "| from_b | 75.00 | - | 75.00 |" in table
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
     if not (EMODB / "wav").is_dir():
         pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")

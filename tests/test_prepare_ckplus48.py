@@ -164,6 +164,7 @@ def test_fold_errors_are_one_line(tmp_path, capsys):
     assert err.strip().splitlines() == [f"prepare_ckplus48: error: {tmp_path / 'nowhere'}: corpus folder not found"]
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_real_corpus(tmp_path, capsys):
     if not CKPLUS48.is_dir():
         pytest.fail(f"CK+48 not found at {CKPLUS48}: this test needs ../shared/corpora/ckplus48")

@@ -164,6 +164,7 @@ def test_every_corpus_has_a_label_map_onto_the_shared_classes():
         assert cfg["corpora"][corpus] and all(isinstance(code, str) for code in cfg["corpora"][corpus])
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_emodb_real_corpus(tmp_path, capsys):
     if not EMODB.is_dir():
         pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")

@@ -1,4 +1,7 @@
-"""The default recipe (./run.sh) on the mini corpus, run as a user runs it, in a scratch copy."""
+"""The default recipe (./run.sh) on the mini corpus, run as a user runs it, in a scratch copy.
+
+The recipe runs once per module, in two module-scoped fixtures (stages 0-2, then 3-5 on top of
+them); every test only reads what they made, so each passes alone and in any order."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import pytest
 from conftest import REPO, run_sh
 from emogcn.data import datadir as dd
 
+VARIANTS = ("single_task", "multi_task", "emotion_gcn")
+
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
@@ -22,12 +27,25 @@ def recipe(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def stages_0_to_2(recipe):
+    """./run.sh --stop-stage 2, once: (recipe dir, the finished process)."""
+    return recipe, run_sh("./run.sh --stop-stage 2", recipe)
+
+
+@pytest.fixture(scope="module")
+def stages_3_to_5(stages_0_to_2):
+    """./run.sh --stage 3 --stop-stage 5 on fold 1, once, after stages 0-2."""
+    recipe, _ = stages_0_to_2
+    return recipe, run_sh("./run.sh --stage 3 --stop-stage 5 --folds 1 --epochs 8 --train-nj 2", recipe)
+
+
 def _mtimes(root):
     return {p: p.stat().st_mtime_ns for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_stages_0_to_2(recipe):
-    p = run_sh("./run.sh --stop-stage 2", recipe)
+def test_stages_0_to_2(stages_0_to_2):
+    recipe, p = stages_0_to_2
     all_dir = recipe / "data/all"
     assert dd.validate_data_dir(all_dir, dd.ValidateOptions(need_feats=True)) == 480
     assert len(dd.read_map(all_dir / "feats.scp")) == 480
@@ -43,7 +61,8 @@ def test_stages_0_to_2(recipe):
     assert "stage 2" in p.stderr
 
 
-def test_stages_0_to_2_again_skip_cleanly(recipe):
+def test_stages_0_to_2_again_skip_cleanly(stages_0_to_2):
+    recipe, _ = stages_0_to_2
     before = _mtimes(recipe / "data")
     p = run_sh("./run.sh --stop-stage 2", recipe)
     assert "stage 0: data/all and data/folds already done" in p.stderr
@@ -52,16 +71,19 @@ def test_stages_0_to_2_again_skip_cleanly(recipe):
     assert _mtimes(recipe / "data") == before
 
 
-def test_stages_3_to_5_every_variant_learns(recipe):
-    p = run_sh("./run.sh --stage 3 --stop-stage 5 --folds 1 --epochs 8 --train-nj 2", recipe)
-    for variant in ("single_task", "multi_task", "emotion_gcn"):
+def test_stages_3_to_5_every_variant_learns(stages_3_to_5):
+    recipe, _ = stages_3_to_5
+    for variant in VARIANTS:
         metrics = json.loads((recipe / f"exp/{variant}_seed0/pooled/metrics.json").read_text())
         # 5 balanced classes: chance is 20 %.
         assert metrics["UA"] > 0.4, (variant, metrics["UA"])
         assert (recipe / f"exp/{variant}_seed0/fold1/scores/test/confusion.png").is_file()
     results = (recipe / "RESULTS.md").read_text()
-    assert all(f"{v}_seed0" in results for v in ("single_task", "multi_task", "emotion_gcn"))
-    # The run ends with the table of the three variants.
+    assert all(f"{v}_seed0" in results for v in VARIANTS)
+
+
+def test_stages_3_to_5_end_with_the_table_of_the_variants(stages_3_to_5):
+    _, p = stages_3_to_5
     table = p.stdout.strip().splitlines()[-4:]
     assert table[0].split()[:4] == ["name", "UA", "WA", "macro-F1"]
-    assert [row.split()[0] for row in table[1:]] == ["single_task_seed0", "multi_task_seed0", "emotion_gcn_seed0"]
+    assert [row.split()[0] for row in table[1:]] == [f"{v}_seed0" for v in VARIANTS]

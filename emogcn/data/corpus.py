@@ -5,8 +5,9 @@ A prepare script holds only its corpus's naming rules. It walks the corpus with 
 parses each name, and hands each utterance to `CorpusData.add`, which maps the corpus's emotion
 code to the shared label (conf/emotions.yaml, `corpora.<corpus>`), rejects duplicates and bad
 ids, and records every skipped audio file with its reason. `CorpusData.write` writes the Kaldi
-data directory (DESIGN.md section 3), spk2utt last, and prints the counts. Audio is never decoded
-here: stage 1 reads it (sniffing the real format), resamples, mixes down and counts failures.
+data directory (docs/DESIGN.md, "The data directory"), spk2utt last, and prints the counts. Audio
+is never decoded here: stage 1 reads it (sniffing the real format), resamples, mixes down and
+counts failures.
 
     skips = Skips("prepare_x")
     data = CorpusData("x", LabelMap(labels_yaml, "x"), skips)
@@ -368,8 +369,8 @@ class CorpusData:
         """Adds one utterance; returns False (and records why) if it is skipped.
 
         `code` is the corpus's emotion code, mapped through the label map. `utt` must begin with
-        `spk` (DESIGN.md section 3), and both with the corpus name, so that ids stay unique and
-        sorted alike when corpora are combined. `va` is already scaled to [-1, 1]. `from_folder`
+        `spk` (docs/DESIGN.md, "The data directory"), and both with the corpus name, so that ids
+        stay unique and sorted alike when corpora are combined. `va` is already scaled to [-1, 1]. `from_folder`
         holds the notes of `name_or_folder` (None where the name served): listed if the file is kept.
         """
         emotion = self.labels.get(code)
@@ -494,8 +495,8 @@ class CorpusData:
 
 
 def default_protocol(num_speakers: int) -> tuple[str, int | None]:
-    """Leave-one-speaker-out up to 12 speakers (DESIGN.md section 6); above, test groups of about
-    four speakers (CORPORA.md, "Protocols"): ceil(n / 4) folds."""
+    """Leave-one-speaker-out up to 12 speakers; above, test groups of about four speakers:
+    ceil(n / 4) folds (docs/CORPORA.md, "Protocols")."""
     if num_speakers <= 12:
         return "loso", None
     return "groups", math.ceil(num_speakers / 4)

@@ -1,4 +1,4 @@
-"""Kaldi-style data directories with emotion files (DESIGN.md section 3).
+"""Kaldi-style data directories with emotion files (docs/DESIGN.md, "The data directory").
 
 A data directory is a folder of `<key> <value...>` text files, UTF-8, sorted by key in byte order
 (what `LC_ALL=C sort` gives). Per-utterance files share one key set, the utterances of utt2spk;

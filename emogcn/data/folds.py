@@ -1,4 +1,4 @@
-"""Speaker-independent evaluation folds (DESIGN.md section 6).
+"""Speaker-independent evaluation folds (docs/DESIGN.md, "Evaluation").
 
 Each fold is three data directories, fold<k>/{train,dev,test}. Test speakers never appear in train
 or dev; dev is carved from the training side only, so model selection never sees a test speaker.

@@ -7,7 +7,8 @@ image. The result is stored as a float32 matrix (size, size * 3) of 0-255 RGB va
 through the same ark/scp path as speech features; the ark is written with Kaldi's one-byte
 unsigned-integer compression, which holds 0-255 integers exactly (one byte a value).
 
-utt2face lines (DESIGN.md section 3): `<utt> <x> <y> <w> <h> [<x0> <y0> ... <x67> <y67>]`.
+utt2face lines (docs/DESIGN.md, "The data directory"):
+`<utt> <x> <y> <w> <h> [<x0> <y0> ... <x67> <y67>]`.
 """
 
 from __future__ import annotations

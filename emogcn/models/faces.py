@@ -1,4 +1,4 @@
-"""Face backbones of the original Emotion-GCN: DenseNet-121 and BReG-NeXt (DESIGN.md section 5).
+"""Face backbones of the original Emotion-GCN: DenseNet-121 and BReG-NeXt (docs/DESIGN.md, "Models").
 
 Both take images x (B, 3, H, W) and ignore `lengths`. Nothing is downloaded unless asked: the
 DenseNet's ImageNet weights come from torchvision's weights API (`weights: imagenet`, needs the

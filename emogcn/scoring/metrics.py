@@ -1,4 +1,4 @@
-"""Emotion-recognition metrics (DESIGN.md section 6): UA, WA, macro-F1, per-class scores, CCC.
+"""Emotion-recognition metrics: UA, WA, macro-F1, per-class scores, CCC (docs/DESIGN.md, "Evaluation").
 
 Conventions, the same everywhere in emogcn:
 - Scores are fractions in [0, 1] (reports print them as percent).

@@ -1,4 +1,4 @@
-"""Results over folds and seeds (DESIGN.md section 6), RESULTS.md rows and summary tables.
+"""Results over folds and seeds (docs/DESIGN.md, "Evaluation"), RESULTS.md rows and summary tables.
 
 - pool_folds: concatenates the predictions of cross-validation folds (each utterance is tested
   in exactly one fold) and scores the pool; adds mean and sample standard deviation over folds.

@@ -112,6 +112,7 @@ def test_scoring_killed_inside_leaves_no_partial_results(mini):
     assert json.loads((scores / "metrics.json").read_text())["num_utts"] == len(test_utts)
 
 
+@pytest.mark.corpus  # ../shared/corpora
 def test_data_preparation_killed_inside_is_redone(recipe_dir):
     cmd = f"steps/prepare_corpus.sh emodb {EMODB} data"
     data = recipe_dir / "data"
