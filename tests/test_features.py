@@ -19,7 +19,7 @@ from emogcn.bin import make_feats as make_feats_bin
 from emogcn.config import ConfigError
 from emogcn.data.datadir import read_map, spk2utt_from_utt2spk, write_map
 from emogcn.data.labels import corpus_label_map
-from emogcn.features import AudioError, FeatureConfig, compute_features, load_feature_config, read_audio, resample
+from emogcn.features import AudioError, FeatureConfig, FeatureExtractor, load_feature_config, read_audio, resample
 
 
 def _tone(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
@@ -48,7 +48,7 @@ def _kaldi_fbank(x: np.ndarray, **opts) -> np.ndarray:
 def test_default_fbank_equals_torchaudio_kaldi_fbank():
     cfg = load_feature_config(REPO / "conf" / "fbank.yaml")
     x = _tone(16000, 1.3)
-    feats = compute_features(x, cfg)
+    feats = FeatureExtractor(cfg)(x)
     ref = _kaldi_fbank(x, num_mel_bins=80, frame_length=25.0, frame_shift=10.0, dither=0.0,
                        sample_frequency=16000.0)
     assert feats.dtype == np.float32
@@ -66,7 +66,7 @@ def test_fbank_options_equal_torchaudio(window_type, snip_edges, use_energy, raw
                         preemphasis=preemph, low_freq=60.0, high_freq=-400.0)
     x = _tone(16000, 0.5, seed=3)
     ref = _kaldi_fbank(x, **cfg.kaldi_options())
-    feats = compute_features(x, cfg)
+    feats = FeatureExtractor(cfg)(x)
     assert feats.shape == ref.shape == (cfg.num_frames(len(x)), cfg.dim)
     np.testing.assert_allclose(feats, ref, rtol=1e-5, atol=1e-4)
 
@@ -74,7 +74,7 @@ def test_fbank_options_equal_torchaudio(window_type, snip_edges, use_energy, raw
 def test_mfcc_option_equals_torchaudio_kaldi_mfcc():
     cfg = load_feature_config(REPO / "conf" / "mfcc.yaml")
     x = _tone(16000, 0.8)
-    feats = compute_features(x, cfg)
+    feats = FeatureExtractor(cfg)(x)
     ref = kaldi.mfcc(torch.from_numpy(x)[None] * 32768.0, num_ceps=13, num_mel_bins=23, dither=0.0,
                      use_energy=False).numpy()
     assert feats.shape == ref.shape == (cfg.num_frames(len(x)), 13) and cfg.dim == 13
@@ -109,7 +109,7 @@ def test_resampling_to_16k(tmp_path, rate):
     ref = AF.resample(torch.from_numpy(x), rate, 16000).numpy()
     np.testing.assert_allclose(wave, ref, atol=1e-5)
     cfg = FeatureConfig()
-    feats = compute_features(wave, cfg)
+    feats = FeatureExtractor(cfg)(wave)
     # One second at 16 kHz, 25 ms frames every 10 ms: 1 + (16000 - 400) // 160 = 98 frames.
     assert feats.shape == (98, 80)
 
@@ -208,7 +208,7 @@ def test_make_feats_job_writes_ark_scp_round_trip(tmp_path):
     cfg = load_feature_config(REPO / "conf" / "fbank.yaml")
     for utt, mat in kaldiio.load_scp(f"{base}.scp").items():
         wave = read_audio(read_map(data / "wav.scp")[utt], 16000)
-        np.testing.assert_array_equal(mat, compute_features(wave, cfg))
+        np.testing.assert_array_equal(mat, FeatureExtractor(cfg)(wave))
         assert mat.shape == (int(frames[utt]), 80)
         assert abs(float(durs[utt]) - len(wave) / 16000) < 1e-3
     assert not list(base.parent.glob(".*tmp"))

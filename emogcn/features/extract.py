@@ -6,7 +6,6 @@ file in conf/ (fbank.yaml, mfcc.yaml) sets them and an unknown key is an error.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,17 +222,3 @@ class FeatureExtractor:
         if cfg.use_energy:
             feats = torch.cat((energy[:, None], feats), dim=1)
         return feats
-
-
-_EXTRACTORS: dict[tuple, FeatureExtractor] = {}
-
-
-def compute_features(wave: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """(frames, dim) float32 features of mono audio `wave` sampled at cfg.sample_rate."""
-    key = dataclasses.astuple(cfg)
-    extractor = _EXTRACTORS.get(key)
-    if extractor is None:
-        if len(_EXTRACTORS) >= 8:
-            _EXTRACTORS.clear()
-        extractor = _EXTRACTORS[key] = FeatureExtractor(cfg)
-    return extractor(wave)

@@ -58,9 +58,6 @@ class GCNHead(nn.Module):
         self.num_classes = num_classes
         self.num_dims = num_dims
 
-    def node_weights(self) -> torch.Tensor:
-        return self.gcn()
-
     def forward(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         scores = embedding @ self.gcn().t()
         dims = scores[:, self.num_classes:] if self.num_dims else None
