@@ -52,3 +52,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_open(path) as f:
         f.write(text)
+
+
+def repoint_scp(scp: str | os.PathLike, ark: str | os.PathLike) -> str:
+    """Points every `<key> <ark>:<offset>` line of `scp` at `ark`, in place; returns the new text.
+
+    For an ark and its scp written under temporary names (kaldiio's `ark,scp:` writer records the
+    temporary ark's name): called on the temporary scp before the renames, so that the scp names
+    the ark where it will be. Offsets are kept.
+    """
+    lines = []
+    for line in Path(scp).read_text(encoding="utf-8").splitlines():
+        key, location = line.split(" ", 1)
+        lines.append(f"{key} {ark}:{location.rsplit(':', 1)[1]}\n")
+    text = "".join(lines)
+    Path(scp).write_text(text, encoding="utf-8")
+    return text

@@ -16,6 +16,7 @@ from torchaudio.compliance import kaldi
 
 from conftest import EMODB, REPO, run_sh, write_lines
 from emogcn.bin import make_feats as make_feats_bin
+from emogcn.features.make_feats import make_feats
 from emogcn.config import ConfigError
 from emogcn.data.datadir import read_map, spk2utt_from_utt2spk, write_map
 from emogcn.data.labels import corpus_label_map
@@ -227,7 +228,7 @@ def test_make_feats_job_killed_midway_leaves_nothing_final(tmp_path):
 
     base = tmp_path / "feats" / "job.1"
     with pytest.raises(KeyboardInterrupt):
-        make_feats_bin.make_feats(Interrupting(wav_scp), FeatureConfig(), base)
+        make_feats(Interrupting(wav_scp), FeatureConfig(), base)
     assert list(base.parent.iterdir()) == []
 
 

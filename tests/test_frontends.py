@@ -18,6 +18,7 @@ import yaml
 
 from conftest import EMODB, write_lines
 from emogcn.bin import make_feats as make_feats_bin
+from emogcn.features.make_feats import make_feats
 from emogcn.config import ConfigError
 from emogcn.features.frontends import load_frontend_config, make_extractor
 from emogcn.features.ssl import SslConfig, SslExtractor, load_upstream
@@ -234,8 +235,8 @@ def test_ssl_through_make_feats_in_batches_and_as_float16(tmp_path):
     single = SslExtractor(_tiny_config(tmp_path))
     cfg16 = _tiny_config(tmp_path, batch_size=4, dtype="float16")
     batched16 = SslExtractor(cfg16, model=single.model)
-    make_feats_bin.make_feats(inputs, single.cfg, tmp_path / "f32", extractor=single)
-    summary = make_feats_bin.make_feats(inputs, cfg16, tmp_path / "f16", extractor=batched16)
+    make_feats(inputs, single.cfg, tmp_path / "f32", extractor=single)
+    summary = make_feats(inputs, cfg16, tmp_path / "f16", extractor=batched16)
     assert summary.done == 5 and summary.failed == 1
     for base in ("f32", "f16"):
         assert Path(tmp_path / f"{base}.failed").read_text().startswith("u3 ")

@@ -13,16 +13,13 @@ Everything is written under temporary names and renamed when complete, <data-dir
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from emogcn.atomic import write_text
-from emogcn.data.cmvn import GLOBAL_KEY, speaker_stats, write_stats
+from emogcn.bin import ErrorExit
+from emogcn.data.cmvn import speaker_stats, write_cmvn
 from emogcn.data.datadir import DataDirError
-from emogcn.log import get_logger, setup_logging
-
-logger = get_logger("compute_cmvn")
+from emogcn.log import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,23 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cmvn_dir")
     args = parser.parse_args(argv)
     setup_logging()
-    data = Path(args.data)
-    cmvn_dir = Path(os.path.abspath(args.cmvn_dir))
-    name = args.name or str(data).strip("/").replace("/", "_")
-    try:
-        per_speaker = speaker_stats(data)
-    except (DataDirError, OSError, ValueError) as e:
-        print(f"compute_cmvn: error: {e}", file=sys.stderr)
-        return 1
-    total = sum(per_speaker.values())
-    cmvn_dir.mkdir(parents=True, exist_ok=True)
-    global_scp = write_stats({GLOBAL_KEY: total}, cmvn_dir / f"cmvn_global_{name}.ark")
-    speaker_scp = write_stats(per_speaker, cmvn_dir / f"cmvn_{name}.ark")
-    write_text(data / "cmvn_global.scp", global_scp)
-    write_text(data / "cmvn.scp", speaker_scp)
-    frames = int(total[0, -1])
-    logger.info("%s: statistics of %d speakers, %d frames of dimension %d -> %s/cmvn.scp, cmvn_global.scp",
-                data, len(per_speaker), frames, total.shape[1] - 1, data)
+    with ErrorExit(parser.prog, (DataDirError, OSError, ValueError)) as run:
+        per_speaker = speaker_stats(Path(args.data))
+    if run.status:
+        return run.status
+    write_cmvn(args.data, args.cmvn_dir, per_speaker, args.name)
     return 0
 
 

@@ -16,6 +16,7 @@ import datetime
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.atomic import write_text
 from emogcn.data.datadir import DataDirError
 from emogcn.data.multicorpus import MODES, make_sets
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("splits", nargs="+")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
+    with ErrorExit(f"cross_corpus {args.cmd}", (DataDirError, ValueError, FileNotFoundError)) as run:
         if args.cmd == "sets":
             folds = [int(k) for k in args.folds.split()]
             for split in make_sets(args.mode, _corpora(args.corpora), args.out, folds):
@@ -67,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.results:
             old = args.results.read_text(encoding="utf-8") if args.results.exists() else "# Multilingual results\n"
             write_text(args.results, old.rstrip("\n") + "\n\n" + block)
-    except (DataDirError, ValueError, FileNotFoundError) as e:
-        print(f"cross_corpus {args.cmd}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run.status
 
 
 if __name__ == "__main__":

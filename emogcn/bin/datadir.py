@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.data import datadir as dd
 from emogcn.log import setup_logging
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     setup_logging()
-    try:
+    with ErrorExit(f"{parser.prog} {args.cmd}", (dd.DataDirError, FileNotFoundError, ValueError)) as run:
         if args.cmd == "validate":
             opts = dd.ValidateOptions(need_media=not args.no_media, need_feats=args.need_feats,
                                       need_emo=not args.no_emo, labels=_labels(args.labels))
@@ -150,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 utt2spk[parts[0]] = parts[1]
             for spk, utts in dd.spk2utt_from_utt2spk(utt2spk).items():
                 print(f"{spk} {utts}")
-    except (dd.DataDirError, FileNotFoundError, ValueError) as e:
-        print(f"{parser.prog} {args.cmd}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run.status
 
 
 if __name__ == "__main__":

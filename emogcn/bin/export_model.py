@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("emogcn.export_model")
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     from emogcn.inference import export
     from emogcn.inference.package import PackageError, load_package
 
-    try:
+    errors = (PackageError, ImportError, ValueError, RuntimeError)
+    with ErrorExit("export_model", errors, one_line=True) as run:
         package = load_package(args.model_dir)
         out = args.out_dir or args.model_dir
         out.mkdir(parents=True, exist_ok=True)
@@ -43,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         files = [p.name for p in (ts, onnx) if p is not None]
         export.write_spec(package, out, files, args.opset)
         worst = export.max_difference(package, ts, onnx)
-    except (PackageError, ImportError, ValueError, RuntimeError) as e:
-        print(f"export_model: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 1
+    if run.status:
+        return run.status
     for name, diff in worst.items():
         logger.info("%s: largest absolute difference from the eager network %.2e", name, diff)
     bad = {k: v for k, v in worst.items() if not v <= args.tolerance}

@@ -1,9 +1,12 @@
 """Writes predictions of a trained model on data directories (the first half of stage 5).
 
-    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last|averaged] <exp-dir> <data-dir> <out-dir> [<data-dir> <out-dir> ...]
+    python -m emogcn.bin.infer [--gpu ID] [--checkpoint best|last|averaged] [--label-space corpus|union]
+                               <exp-dir> <data-dir> <out-dir> [<data-dir> <out-dir> ...]
 
 The model is loaded once for every (data-dir, out-dir) pair. Without --checkpoint, the
-experiment's config decides (inference_checkpoint, default best).
+experiment's config decides (inference_checkpoint, default best). --label-space corpus predicts
+each utterance among its corpus's classes, union among every class (default: the config's
+label_space; emogcn/inference/infer.py).
 
 out-dir/predictions.tsv: utt, reference, hypothesis, p_<class>..., then ref/hyp valence and
 arousal when the model predicts dimensions, then corpus and lang when the data has them.
@@ -14,119 +17,32 @@ from (emogcn/provenance.py): a set already predicted from the same is not predic
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from emogcn import provenance as pv
-from emogcn.atomic import atomic_open
-from emogcn.config import ConfigError, load_config
-from emogcn.data.cmvn import Cmvn
-from emogcn.data.dataset import make_loader
+from emogcn.bin import ErrorExit
+from emogcn.config import ConfigError
 from emogcn.data.datadir import DataDirError
-from emogcn.inference.model import build_inference_model
-from emogcn.log import get_logger, setup_logging
-from emogcn.training.config import TrainConfig
-from emogcn.training.loop import predict
-from emogcn.training.trainer import CHECKPOINTS, input_dim, load_checkpoint, make_dataset, select_device
-
-logger = get_logger("emogcn.infer")
-
-DIM_NAMES = ("valence", "arousal", "dominance")
-
-
-def scoring_made_from(exp_dir: Path, data_dir: Path, checkpoint: str) -> dict:
-    """What one set's predictions are made from: the trained model, its checkpoint and the data."""
-    model = pv.marker_id(exp_dir / ".done")
-    if model is None:
-        raise FileNotFoundError(f"{exp_dir}/.done: no finished training")
-    return pv.made_from(options={"checkpoint": checkpoint}, inputs={"model": model, "data": pv.data_id(data_dir)})
-
-
-def infer(exp_dir: Path, sets: list[tuple[Path, Path]], gpu: int | None = None, checkpoint: str | None = None) -> list[Path]:
-    """Predicts every (data_dir, out_dir) set that is not already predicted from the same model and data."""
-    cfg = load_config(TrainConfig, exp_dir / "config.yaml")
-    checkpoint = checkpoint or cfg.inference_checkpoint
-    todo = []
-    for data_dir, out_dir in sets:
-        made = scoring_made_from(exp_dir, data_dir, checkpoint)
-        status = pv.check(out_dir / ".done", made, what=f"predictions {out_dir}", ways="")
-        if status.done:
-            logger.info("%s: already predicted from this model and data (%s)", out_dir, status.reason)
-        else:
-            todo.append((data_dir, out_dir, made))
-    if not todo:
-        return []
-    device = select_device(gpu)
-    ckpt = exp_dir / "checkpoints" / f"{checkpoint}.pt"
-    if not ckpt.is_file():
-        raise FileNotFoundError(f"{ckpt}: no checkpoint; has training finished?")
-    # built without pretrained backbone weights (nothing downloaded): the checkpoint has them all
-    model, classes = build_inference_model(cfg, exp_dir / "graph", input_dim(cfg, todo[0][0]),
-                                           load_checkpoint(ckpt, map_location="cpu")["model"])
-    logger.info("model weights from %s", ckpt)
-    model.to(device)
-    cmvn = None
-    if cfg.input == "frames" and cfg.cmvn == "global":  # the TRAINING statistics
-        cmvn = Cmvn("global", global_stats=np.load(exp_dir / "cmvn_global.npy", allow_pickle=False))
-    labels = (pv.read_marker(exp_dir / ".done") or {}).get("labels") or {}
-    written = []
-    for data_dir, out_dir, made in todo:
-        (out_dir / ".done").unlink(missing_ok=True)
-        path = predict_set(cfg, model, classes, data_dir, out_dir, cmvn, device)
-        pv.write_marker(out_dir / ".done", "score", made, labels={**labels, "test": out_dir.name})
-        written.append(path)
-    return written
-
-
-def predict_set(cfg: TrainConfig, model, classes: list[str], data_dir: Path, out_dir: Path, cmvn, device) -> Path:
-    dataset = make_dataset(cfg, data_dir, classes, train=False, cmvn=cmvn, cache=False)
-    result = predict(model, make_loader(dataset, cfg.batch_size, shuffle=False), device)
-
-    extra = {name: dataset.data.get(name) for name in ("utt2corpus", "utt2lang") if dataset.data.get(name)}
-    num_dims = 0 if result["dims"] is None else result["dims"].shape[1]
-    header = ["utt", "reference", "hypothesis"] + [f"p_{c}" for c in classes]
-    header += [f"ref_{DIM_NAMES[k]}" for k in range(num_dims)] + [f"hyp_{DIM_NAMES[k]}" for k in range(num_dims)]
-    header += [{"utt2corpus": "corpus", "utt2lang": "lang"}[n] for n in extra]
-    rows = []
-    for row, i in enumerate(result["index"].tolist()):
-        item = dataset.items[i]
-        probs = result["probs"][row]
-        fields = [item.utt, classes[item.label], classes[int(probs.argmax())]] + [f"{p:.6f}" for p in probs.tolist()]
-        if num_dims:
-            ref = list(item.dims or ()) + [math.nan] * num_dims
-            fields += [f"{v:.6f}" for v in ref[:num_dims]] + [f"{v:.6f}" for v in result["dims"][row].tolist()]
-        fields += [m[item.utt] for m in extra.values()]
-        rows.append(fields)
-    rows.sort(key=lambda r: r[0])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "predictions.tsv"
-    with atomic_open(path) as f:
-        f.write("\t".join(header) + "\n")
-        for fields in rows:
-            f.write("\t".join(fields) + "\n")
-    logger.info("wrote %d predictions to %s (%d utterance(s) dropped)", len(rows), path, dataset.num_dropped)
-    return path
+from emogcn.inference.infer import infer
+from emogcn.log import setup_logging
+from emogcn.training.trainer import CHECKPOINTS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", type=int, default=None)
     parser.add_argument("--checkpoint", default=None, choices=CHECKPOINTS)
+    parser.add_argument("--label-space", default=None, choices=("corpus", "union"),
+                        help="classes each prediction is made among (default: the config's label_space)")
     parser.add_argument("exp_dir", type=Path)
     parser.add_argument("sets", nargs="+", type=Path, help="<data-dir> <out-dir> pairs")
     args = parser.parse_args(argv)
     if len(args.sets) % 2:
         parser.error("expected <data-dir> <out-dir> pairs after <exp-dir>")
     setup_logging()
-    try:
-        infer(args.exp_dir, list(zip(args.sets[::2], args.sets[1::2])), args.gpu, args.checkpoint)
-    except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:
-        print(f"infer: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    with ErrorExit("infer", (ConfigError, DataDirError, ValueError, FileNotFoundError)) as run:
+        infer(args.exp_dir, list(zip(args.sets[::2], args.sets[1::2])), args.gpu, args.checkpoint, args.label_space)
+    return run.status
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emogcn.bin import ErrorExit
 from emogcn.data.datadir import DataDirError
 from emogcn.data.folds import make_folds
 from emogcn.log import setup_logging
@@ -24,14 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
+    with ErrorExit("make_folds", (DataDirError, ValueError)) as run:
         folds = make_folds(args.all_dir, args.out_dir, args.protocol, args.num_groups, args.num_dev_speakers,
                            args.max_folds)
-    except (DataDirError, ValueError) as e:
-        print(f"make_folds: error: {e}", file=sys.stderr)
-        return 1
-    print(f"make_folds: wrote {len(folds)} folds under {args.out_dir}", file=sys.stderr)
-    return 0
+        print(f"make_folds: wrote {len(folds)} folds under {args.out_dir}", file=sys.stderr)
+    return run.status
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.log import setup_logging
 
 
@@ -43,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         base, _, size = p.partition(":")
         if base not in POLICIES or (base == "batch") != bool(size) or (size and not (size.isdigit() and int(size) > 0)):
             parser.error(f"policy '{p}' is not one of {', '.join(x for x in POLICIES if x != 'batch')} or batch:<N>")
-    try:
+    errors = (pe.PolicyEvalError, ConfigError, DataDirError, FileNotFoundError, ValueError)
+    with ErrorExit("norm_policies", errors) as run:
         per_exp, classes_of = {}, {}
         for exp in args.experiments:
             per_exp[str(exp)] = pe.evaluate_experiment(exp, policies, args.checkpoint, args.test_set, seed=args.seed)
             classes_of[str(exp)] = (pe.fold_dirs(exp)[0] / "classes.txt").read_text(encoding="utf-8").split()
-    except (pe.PolicyEvalError, ConfigError, DataDirError, FileNotFoundError, ValueError) as e:
-        print(f"norm_policies: error: {e}", file=sys.stderr)
-        return 1
+    if run.status:
+        return run.status
     rows = pe.summary(per_exp, classes_of)
     sys.stdout.write(pe.markdown(rows))
     best = pe.best_input_only(rows)

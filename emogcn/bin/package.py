@@ -24,6 +24,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.log import setup_logging
 
 
@@ -51,17 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     from emogcn.inference.package import PackageError, resolve_experiment, write_package
 
     command = "python -m emogcn.bin.package " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    try:
+    errors = (PackageError, ConfigError, DataDirError, GraphError, CmvnError, ValueError, FileNotFoundError,
+              RuntimeError)
+    with ErrorExit("package", errors, one_line=True) as run:
         exp = resolve_experiment(args.exp_dir, args.fold)
         write_package(exp, args.out_dir, checkpoint=args.checkpoint, feat_config=args.feat_config,
                       train_dir=args.train_dir, norm_default=args.norm_default, results=args.results,
                       corpus=args.corpus, name=args.name, command=command, results_name=args.results_name)
-    except (PackageError, ConfigError, DataDirError, GraphError, CmvnError, ValueError, FileNotFoundError,
-            RuntimeError) as e:
-        print(f"package: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 1
-    print(f"package: {exp} -> {args.out_dir}", file=sys.stderr)
-    return 0
+        print(f"package: {exp} -> {args.out_dir}", file=sys.stderr)
+    return run.status
 
 
 if __name__ == "__main__":

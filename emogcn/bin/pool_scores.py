@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emogcn.bin import ErrorExit
 from emogcn.log import setup_logging
 from emogcn.scoring.pool import (append_results_row, format_table, fuse_results, grid_table, pool_folds, results_row,
                                  seeds_summary_line, summarize_seeds)
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("args", nargs="+", help="<out-dir> <fold-dir|seed-result>..., or name=path with --table")
     args = parser.parse_args(_expand_info(sys.argv[1:] if argv is None else list(argv)))
     setup_logging()
-    try:
+    with ErrorExit(parser.prog, (ScoringError, ValueError)) as run:
         if args.table:
             entries = [(name, read_metrics(path)) for name, path in _pairs(args.args, "--table")]
             sys.stdout.write(format_table(entries))
@@ -121,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" ± {100 * ua_std:.2f}" if ua_std is not None else ""))
         if args.results:
             append_results_row(args.results, results_row(metrics, args.name), metrics.get("info"))
-    except (ScoringError, ValueError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run.status
 
 
 if __name__ == "__main__":

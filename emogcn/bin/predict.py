@@ -39,6 +39,7 @@ import re
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.log import get_logger, setup_logging
 
 logger = get_logger("emogcn.predict")
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     from emogcn.inference.vad import VadOptions
     from emogcn.training.trainer import select_device
 
-    try:
+    errors = (PackageError, ConfigError, DataDirError, InputError, NormalisationError, ValueError, FileNotFoundError)
+    with ErrorExit("emogcn-predict", errors) as run:
         device = select_device(args.gpu)
         recognizer = EmotionRecognizer.from_dir(args.model, device=device, normalisation=args.norm,
                                                 batch_size=args.batch_size, min_duration=args.min_duration,
@@ -139,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if spk_map is not None and recognizer.normalisation != "speaker":
             logger.warning("--utt2spk/--spk2utt given but normalisation is '%s': the mapping is not used",
                            recognizer.normalisation)
-    except (PackageError, ConfigError, DataDirError, InputError, NormalisationError, ValueError,
-            FileNotFoundError) as e:
-        print(f"emogcn-predict: error: {e}", file=sys.stderr)
+    if run.status:
         return EXIT_ERROR
     if not items:
         print("emogcn-predict: error: no inputs found", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emogcn.bin import ErrorExit
 from emogcn.log import setup_logging
 from emogcn.scoring.report import ScoringError, score_file, summary_line
 
@@ -26,11 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
+    with ErrorExit(parser.prog, (ScoringError, ValueError)) as run:
         metrics = score_file(args.predictions, args.out_dir, args.classes, title=args.title or args.out_dir)
-    except (ScoringError, ValueError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
+    if run.status:
+        return run.status
     print(f"{args.out_dir}: {summary_line(metrics)}")
     # Breakdowns go to stderr so that stdout stays one line.
     for key, label in (("per_corpus", "corpus"), ("per_lang", "lang")):

@@ -22,6 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn import provenance as pv
 from emogcn.atomic import write_text
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     get.add_argument("marker", type=Path)
     get.add_argument("key")
     args = parser.parse_args(argv)
-    try:
+    with ErrorExit(parser.prog, (pv.ProvenanceError, ValueError, OSError)) as run:
         if args.cmd == "id":
             print(pv.data_id(args.path) if args.path.is_dir() else pv.marker_id(args.path))
             return 0
@@ -116,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         text = args.marker.read_text(encoding="utf-8")
         for path in args.also:
             write_text(path, text)
-    except (pv.ProvenanceError, ValueError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run.status
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emogcn.bin import ErrorExit
 from emogcn.classic.config import load_svm_config
 from emogcn.classic.experiment import train_svm
 from emogcn.config import ConfigError
@@ -47,16 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     train_dirs = [Path(d) for d in args.train_dirs.split(",") if d]
-    try:
+    with ErrorExit("train_svm", (ConfigError, DataDirError, ValueError, OSError)) as run:
         if not train_dirs:
             raise ValueError("no training directory given")
         cfg = load_svm_config(args.config, {"cmvn": args.cmvn} if args.cmvn else None)
         train_svm(args.exp_dir, train_dirs, args.tests, cfg, classes_file=args.classes,
                   global_stats=args.global_stats)
-    except (ConfigError, DataDirError, ValueError, OSError) as e:
-        print(f"train_svm: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run.status
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from emogcn.log import get_logger
 
 logger = get_logger(__name__)
 
-# Per-utterance files carried into predictions.tsv as columns (the order emogcn/bin/infer.py uses).
+# Per-utterance files carried into predictions.tsv as columns (the order emogcn/inference/infer.py uses).
 EXTRA_COLUMNS = {"utt2corpus": "corpus", "utt2lang": "lang"}
 
 

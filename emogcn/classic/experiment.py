@@ -1,7 +1,7 @@
 """One SVM experiment: select on the training speakers, refit on all of them, predict test sets.
 
     exp-dir/classes.txt                      the class order (the p_ columns)
-    exp-dir/scores/<set>/predictions.tsv     what emogcn/bin/infer.py writes for a network: utt,
+    exp-dir/scores/<set>/predictions.tsv     what emogcn/inference/infer.py writes for a network: utt,
                                              reference, hypothesis, p_<class>..., then corpus and
                                              lang where the data has utt2corpus / utt2lang
     exp-dir/svm.yaml                         what it was made from (config, inputs), the normalisation, the
@@ -77,7 +77,7 @@ def _finished(exp_dir: Path, made: dict) -> bool:
 
 
 def write_predictions(path: Path, data: FunctionalSet, probs: np.ndarray) -> None:
-    """predictions.tsv in emogcn/bin/infer.py's layout (p_ to 6 decimals, rows sorted by utt)."""
+    """predictions.tsv in emogcn/inference/infer.py's layout (p_ to 6 decimals, rows sorted by utt)."""
     classes = data.classes
     header = ["utt", "reference", "hypothesis"] + [f"p_{c}" for c in classes] + list(data.extra)
     rows = []

@@ -10,14 +10,18 @@ directory (or scp) to read them from.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterable
 
 import kaldiio
 import numpy as np
 
-from emogcn.atomic import atomic_path, write_text
+from emogcn.atomic import atomic_path, repoint_scp, write_text
 from emogcn.data.datadir import DataDirError, read_map
+from emogcn.log import get_logger
+
+logger = get_logger("compute_cmvn")  # the name write_cmvn's line has in the job logs
 
 GLOBAL_KEY = "global"
 MODES = ("speaker", "global", "none")
@@ -188,12 +192,7 @@ def write_stats(matrices: dict[str, np.ndarray], ark: Path) -> str:
             for key, mat in matrices.items():
                 writer(key, mat)
         # kaldiio wrote the temporary ark's name; point the lines at the final one.
-        lines = []
-        for line in Path(tmp_scp).read_text(encoding="utf-8").splitlines():
-            key, location = line.split(" ", 1)
-            lines.append(f"{key} {ark}:{location.rsplit(':', 1)[1]}\n")
-        text = "".join(lines)
-        Path(tmp_scp).write_text(text, encoding="utf-8")
+        text = repoint_scp(tmp_scp, ark)
     return text
 
 
@@ -204,3 +203,23 @@ def write_global_stats(data: str | Path, cmvn_dir: str | Path, name: str) -> np.
     total = sum(speaker_stats(data).values())
     write_text(data / "cmvn_global.scp", write_stats({GLOBAL_KEY: total}, cmvn_dir.resolve() / f"cmvn_global_{name}.ark"))
     return total
+
+
+def write_cmvn(data: str | Path, cmvn_dir: str | Path, per_speaker: dict[str, np.ndarray],
+               name: str | None = None) -> None:
+    """Writes the per-speaker statistics `per_speaker` (speaker_stats of `data`) and their sum (key
+    `global`) as <cmvn_dir>/cmvn_<name>.{ark,scp} and cmvn_global_<name>.{ark,scp}, and the same scp
+    lines as <data>/cmvn_global.scp and <data>/cmvn.scp, the latter last (the job of
+    steps/compute_cmvn.sh). `name` defaults to the data path with / as _."""
+    data = Path(data)
+    cmvn_dir = Path(os.path.abspath(cmvn_dir))
+    name = name or str(data).strip("/").replace("/", "_")
+    total = sum(per_speaker.values())
+    cmvn_dir.mkdir(parents=True, exist_ok=True)
+    global_scp = write_stats({GLOBAL_KEY: total}, cmvn_dir / f"cmvn_global_{name}.ark")
+    speaker_scp = write_stats(per_speaker, cmvn_dir / f"cmvn_{name}.ark")
+    write_text(data / "cmvn_global.scp", global_scp)
+    write_text(data / "cmvn.scp", speaker_scp)
+    frames = int(total[0, -1])
+    logger.info("%s: statistics of %d speakers, %d frames of dimension %d -> %s/cmvn.scp, cmvn_global.scp",
+                data, len(per_speaker), frames, total.shape[1] - 1, data)

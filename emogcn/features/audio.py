@@ -1,8 +1,15 @@
-"""Reading one wav.scp entry as mono float32 audio at the recipe's sample rate.
+"""Reading one wav.scp entry as mono float32 audio at the recipe's sample rate, and the audio of
+speed perturbation.
 
 A wav.scp value is a file path or a Kaldi pipe (`<command> |`) whose standard output is the audio.
 soundfile sniffs the real container, so AIFF data under a .wav name reads fine. Channels are
 averaged to mono; other sample rates are resampled with torchaudio's windowed-sinc resampler.
+
+Speed perturbation (perturb_audio, Ko et al., Interspeech 2015) resamples by the factor through the
+spectrum instead and keeps the sample rate and the channels. It runs once per utterance as a
+wav.scp pipe (python -m emogcn.bin.perturb_speed audio), so this module imports no torch at module
+level (the sinc resampler imports it when first built) and emogcn.features loads its other
+modules, which do, on first use: importing torch costs seconds, far more than the work.
 """
 
 from __future__ import annotations
@@ -12,10 +19,10 @@ import io
 import math
 import os
 import subprocess
+from fractions import Fraction
 
 import numpy as np
 import soundfile as sf
-import torch
 
 
 class AudioError(ValueError):
@@ -28,11 +35,18 @@ def read_audio(spec: str, target_rate: int, min_samples: int = 1) -> np.ndarray:
     Raises AudioError when it cannot be read, holds no samples, or (after resampling) holds fewer
     than `min_samples` samples (e.g. less than one analysis frame).
     """
+    samples, rate, where = decode_audio(spec)
+    return prepare_wave(samples, rate, target_rate, min_samples, where)
+
+
+def decode_audio(spec: str) -> tuple[np.ndarray, int, str]:
+    """The samples (float32, (n, channels)) and sample rate of wav.scp value `spec`, as stored, and
+    how messages name it (the file, or `command '...'`). Raises AudioError when it cannot be read."""
     spec = spec.strip()
     if spec.endswith("|"):
         command = spec[:-1].strip()
         where = f"command '{command}'"
-        source = io.BytesIO(_run_pipe(command))
+        source = io.BytesIO(run_pipe(command))
     else:
         where = spec
         source = spec
@@ -43,7 +57,7 @@ def read_audio(spec: str, target_rate: int, min_samples: int = 1) -> np.ndarray:
     except Exception as e:  # soundfile raises LibsndfileError/RuntimeError/TypeError by format
         reason = str(e).strip().replace("\n", " ") or type(e).__name__
         raise AudioError(f"{where}: cannot read audio: {reason}") from None
-    return prepare_wave(samples, rate, target_rate, min_samples, where)
+    return samples, rate, where
 
 
 def prepare_wave(samples: np.ndarray, rate: int, target_rate: int, min_samples: int = 1,
@@ -78,7 +92,8 @@ def prepare_wave(samples: np.ndarray, rate: int, target_rate: int, min_samples: 
     return wave
 
 
-def _run_pipe(command: str) -> bytes:
+def run_pipe(command: str) -> bytes:
+    """The standard output of shell command `command` (a wav.scp pipe without its `|`)."""
     proc = subprocess.run(["bash", "-c", "set -o pipefail; " + command], stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
@@ -112,6 +127,7 @@ class _SincResampler:
     PHASES_PER_GROUP = 16
 
     def __init__(self, orig_rate: int, target_rate: int):
+        import torch
         from torchaudio.transforms import Resample
 
         module = Resample(orig_rate, target_rate)
@@ -144,6 +160,8 @@ class _SincResampler:
         self.extra_pad = max(0, first + (groups - 1) * self.spacing + self.span - taps)
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
+        import torch
+
         length = wave.shape[0]
         x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
         padded = torch.nn.functional.pad(x[None], (self.width, self.width + self.step + self.extra_pad))[0]
@@ -159,3 +177,28 @@ class _SincResampler:
 @functools.lru_cache(maxsize=16)
 def _resampler(orig_rate: int, target_rate: int) -> _SincResampler:
     return _SincResampler(orig_rate, target_rate)
+
+
+def fft_resample(x: np.ndarray, num_out: int) -> np.ndarray:
+    """Band-limited resampling of x (samples, channels) to num_out samples through the spectrum
+    (what scipy.signal.resample does): the shorter spectrum is copied, the rest left zero."""
+    n = x.shape[0]
+    spectrum = np.fft.rfft(x, axis=0)
+    kept = min(spectrum.shape[0], num_out // 2 + 1)
+    out_spectrum = np.zeros((num_out // 2 + 1, x.shape[1]), dtype=spectrum.dtype)
+    out_spectrum[:kept] = spectrum[:kept]
+    return (np.fft.irfft(out_spectrum, n=num_out, axis=0) * (num_out / n)).astype(np.float32)
+
+
+def perturb_audio(factor: float, spec: str) -> bytes:
+    """The audio of wav.scp value `spec` at speed `factor`, as a float WAV: resampled by the factor at
+    the same sample rate, so that tempo and pitch change together, as sox's `speed` does."""
+    # Resampled with numpy alone rather than torch or scipy.signal (see the module's docstring).
+    samples, rate, _ = decode_audio(spec)
+    # 0.9 -> 10/9 as many samples at the same rate: slower and lower, as sox's `speed` does
+    ratio = Fraction(1 / factor).limit_denominator(100)
+    num_out = max(1, round(samples.shape[0] * ratio.numerator / ratio.denominator))
+    out = fft_resample(samples, num_out)
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(out, -1.0, 1.0), rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
