@@ -12,6 +12,7 @@ cmd=utils/run.pl
 config=conf/graph.yaml   # '' for the built-in defaults
 word_vectors=
 method=
+confusion_from=
 
 help_message="Usage: $0 [options] <train-data-dir> <graph-dir>
 e.g.: $0 --word-vectors /corpora/glove/glove.6B.300d.txt data/emodb/folds/fold1/train exp/emodb/graph/fold1
@@ -20,7 +21,10 @@ Options:
   --config <yaml>          graph config (default: $config; '' for the built-in defaults)
   --word-vectors <file>    GloVe / word2vec / fastText text file for node features
                            (default: the config's word_vectors, else one-hot features)
-  --method <method>        auto|correlation|prior|embedding|identity (default: the config's)"
+  --method <method>        auto|correlation|prior|embedding|identity|circumplex|votes|confusion
+                           (default: the config's)
+  --confusion-from <tsv>   method confusion: a first model's predictions.tsv on training-speaker
+                           data (default: the config's confusion_from)"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -36,6 +40,7 @@ opts=()
 [ -z "$config" ] || opts+=(--config "$config")
 [ -z "$word_vectors" ] || opts+=(--word-vectors "$word_vectors")
 [ -z "$method" ] || opts+=(--method "$method")
+[ -z "$confusion_from" ] || opts+=(--confusion-from "$confusion_from")
 
 rc=0
 python -m emogcn.bin.build_graph --check-only "${opts[@]}" "$data" "$dir" || rc=$?

@@ -185,3 +185,17 @@ def test_folds_are_speaker_independent(tmp_path):
         assert len(spk["test"]) == 1 and len(spk["dev"]) == 1 and len(spk["train"]) == 3
         dev_speakers.extend(spk["dev"])
     assert sorted(dev_speakers) == [f"s{i}" for i in range(5)]  # each speaker is dev once
+
+
+def test_rater_votes_are_checked_partial_and_carried_into_subsets(tmp_path):
+    """utt2votes (`<utt> <label>:<count> ...`) may cover some utterances (only some corpora ship
+    votes), must parse, and travels with its utterances into subsets such as the folds."""
+    d = make_data_dir(tmp_path / "d", {"s1": 3, "s2": 3})
+    utts = dd.read_list(d / "utt2spk")
+    write_lines(d / "utt2votes", [f"{utts[0]} anger:3 neutral:1", f"{utts[4]} neutral:2"])
+    assert dd.validate_data_dir(d) == 6
+    dd.subset_data_dir(d, tmp_path / "s2", spks=["s2"])
+    assert dd.read_map(tmp_path / "s2" / "utt2votes") == {utts[4]: "neutral:2"}
+    write_lines(d / "utt2votes", [f"{utts[0]} anger:three"])
+    with pytest.raises(dd.DataDirError, match=r"utt2votes:1: 'anger:three' is not <label>:<count>"):
+        dd.validate_data_dir(d)

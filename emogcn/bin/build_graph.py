@@ -1,7 +1,8 @@
 """Stage 3 entry point behind steps/build_graph.sh: the label graph from the training data.
 
     python -m emogcn.bin.build_graph [--config conf/graph.yaml] [--word-vectors PATH | --word-vectors "en=F de=F ..."]
-        [--method auto|correlation|prior|embedding|identity] <train-data-dir> <graph-dir>
+        [--method auto|correlation|prior|embedding|identity|circumplex|votes|confusion]
+        [--confusion-from predictions.tsv] <train-data-dir> <graph-dir>
 
 Options given here override the config file. Each failure is one line on stderr, exit status 1.
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--word-vectors", help="GloVe / word2vec / fastText text file for node features, or "
                         "aligned files per language: 'en=wiki.multi.en.vec de=wiki.multi.de.vec'")
     parser.add_argument("--method", choices=METHODS, help="overrides the config's method")
+    parser.add_argument("--confusion-from", help="method confusion: predictions.tsv of a first model on "
+                        "training-speaker data (overrides the config's confusion_from)")
     parser.add_argument("--check-only", action="store_true", help="exit 0 if built as asked, 3 if it must be built")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     parser.add_argument("train_data", help="training data directory (utt2emo, optional utt2va)")
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["word_vectors"] = args.word_vectors
     if args.method:
         overrides["method"] = args.method
+    if args.confusion_from:
+        overrides["confusion_from"] = args.confusion_from
     given = sys.argv[1:] if argv is None else argv
     command = "python -m emogcn.bin.build_graph " + " ".join(shlex.quote(a) for a in given)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ UTT_FILES = (
     "img.scp",
     "utt2emo",
     "utt2va",
+    "utt2votes",
     "utt2lang",
     "utt2corpus",
     "utt2dur",
@@ -37,8 +39,9 @@ UTT_FILES = (
     "text",
 )
 # Per-utterance files that may cover only SOME utterances: the dimensions of a set pooled from
-# corpora with and without valence/arousal (training masks the missing ones).
-PARTIAL_UTT_FILES = ("utt2va",)
+# corpora with and without valence/arousal (training masks the missing ones), and raters' votes
+# (`<utt> <label>:<count> ...`), which only some corpora ship.
+PARTIAL_UTT_FILES = ("utt2va", "utt2votes")
 # Files keyed by speaker.
 SPK_FILES = ("spk2utt", "cmvn.scp", "spk2gender")
 # Files that may hold FEWER utterances than utt2spk without the directory being broken: they are
@@ -158,6 +161,11 @@ def _check_values(path: Path, name: str, entries: list[Entry], labels: set[str] 
                     raise DataDirError(f"{where}: '{v}' is not a number") from None
                 if not math.isfinite(x) or not -1.0 <= x <= 1.0:
                     raise DataDirError(f"{where}: value {v} outside [-1, 1]")
+        elif name == "utt2votes":
+            for vote in e.value.split():
+                label, _, count = vote.partition(":")
+                if not label or not count.isdigit():
+                    raise DataDirError(f"{where}: '{vote}' is not <label>:<count>")
         elif name == "utt2emo":
             if len(e.value.split()) != 1:
                 raise DataDirError(f"{where}: expected one label, got '{e.value}'")
@@ -504,3 +512,39 @@ class DataDir:
 
     def class_counts(self) -> Counter:
         return Counter(self.files.get("utt2emo", {}).values())
+
+
+PERTURB_CARRIED = ("utt2emo", "utt2va", "utt2votes", "utt2lang", "utt2corpus", "text")
+
+
+def perturb_data_dir(factor: float, src: str | Path, dest: str | Path) -> tuple[int, list[str]]:
+    """A speed-perturbed copy of `src` in `dest`, as Kaldi's perturb_data_dir_speed.sh makes it.
+
+    Utterance and speaker ids are prefixed with sp<factor>-; wav.scp entries become pipes through
+    `python -m emogcn.bin.perturb_speed audio` (emogcn.features.audio.perturb_audio), so that stage 1
+    reads the perturbed audio; labels, languages and dimensions are carried, durations divided by
+    the factor. Returns the number of utterances and the files of `src` not carried (features and
+    CMVN describe the unperturbed audio: stage 1 recomputes them).
+    """
+    src, dest = Path(src), Path(dest)
+    if not 0.5 <= factor <= 2.0:
+        raise ValueError(f"speed factor {factor} outside [0.5, 2.0]")
+    if not (src / "wav.scp").is_file():
+        raise DataDirError(f"{src}/wav.scp: required file is missing (speed perturbation is for audio)")
+    prefix = f"sp{factor:g}-"
+    utt2spk = read_map(src / "utt2spk")
+    dest.mkdir(parents=True, exist_ok=True)
+    write_map(dest / "utt2spk", {prefix + u: prefix + s for u, s in utt2spk.items()})
+    wav = read_map(src / "wav.scp")
+    write_map(dest / "wav.scp", {prefix + u: f"python -m emogcn.bin.perturb_speed audio {factor:g} {shlex.quote(v)} |"
+                                 for u, v in wav.items()})
+    for name in PERTURB_CARRIED:
+        if (src / name).is_file():
+            write_map(dest / name, {prefix + u: v for u, v in read_map(src / name).items()})
+    if (src / "utt2dur").is_file():
+        write_map(dest / "utt2dur", {prefix + u: f"{float(v) / factor:.4f}" for u, v in read_map(src / "utt2dur").items()})
+    if (src / "spk2gender").is_file():
+        write_map(dest / "spk2gender", {prefix + s: g for s, g in read_map(src / "spk2gender").items()})
+    write_map(dest / "spk2utt", spk2utt_from_utt2spk(read_map(dest / "utt2spk")))
+    left = sorted(n for n in UTT_FILES + SPK_FILES if (src / n).is_file() and not (dest / n).is_file())
+    return len(utt2spk), left

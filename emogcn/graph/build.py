@@ -12,6 +12,13 @@ Methods (config `method`):
   auto         correlation when the training set has utt2va, else prior;
   embedding    cosine similarity of the node feature vectors, thresholded, re-weighted;
   identity     A = I, no edges (the ablation).
+  circumplex   class-class edges from the distance of the classes' published valence/arousal
+               (conf/circumplex.yaml, emogcn.graph.sources); node features get the coordinates;
+  votes        class-class edges from raters' co-occurring labels (utt2votes), P(j | i) as ML-GCN;
+  confusion    class-class edges from a first model's confusions (confusion_from: predictions.tsv).
+The last three keep the class-dimension edges of `auto` (utt2va where given, class priors
+elsewhere; circumplex takes its own coordinates as the priors) and, unlike the original, keep
+class-class edges: the class block of the correlation matrix is replaced by the source's.
 
 Graph directory: classes.txt, nodes.txt, correlation.{npy,txt}, adjacency.{npy,txt},
 propagation.{npy,txt}, node_features.npy, graph.yaml, and `.done`, written last.
@@ -40,13 +47,15 @@ from emogcn.graph.adjacency import (
     spearman_correlation,
 )
 from emogcn.graph.priors import CITATION, class_priors
+from emogcn.graph import sources
 from emogcn.graph.multilingual import load_label_words, multilingual_node_features
 from emogcn.graph.word_vectors import node_features
 from emogcn.log import get_logger
 
 logger = get_logger(__name__)
 
-METHODS = ("auto", "correlation", "prior", "embedding", "identity")
+SOURCE_METHODS = ("circumplex", "votes", "confusion")  # class-class edges from emogcn.graph.sources
+METHODS = ("auto", "correlation", "prior", "embedding", "identity", *SOURCE_METHODS)
 DIMENSION_NODES = ("valence", "arousal")
 DONE = ".done"
 # Where the shared label map lives when a recipe directory has no conf/ of its own.
@@ -74,6 +83,18 @@ class GraphConfig:
     priors: dict[str, list[float]] | None = None  # class: [valence, arousal] in [-1, 1], extends the table
     embedding_tau: float | None = None  # threshold on cosine similarity (method embedding); None: tau
     embedding_class_edges: bool = True  # keep class-class edges in the embedding graph
+    # method circumplex: coordinates file, kernel width in the [-1, 1] space, and whether node
+    # features get each node's coordinates appended
+    circumplex: str = "conf/circumplex.yaml"
+    circumplex_sigma: float = 0.5
+    circumplex_features: bool = True
+    confusion_from: str | None = None  # method confusion: predictions.tsv on training-speaker data
+    confusion_posteriors: bool = False  # mean p_<class> per reference instead of hypothesis counts
+
+
+# Keys added with the source methods: left out of the provenance record while at their defaults,
+# so graphs built before them still match their markers.
+_SOURCE_KEYS = ("circumplex", "circumplex_sigma", "circumplex_features", "confusion_from", "confusion_posteriors")
 
 
 @dataclass
@@ -95,14 +116,14 @@ class Graph:
 # Classes and label columns
 
 
-def _labels_path(path: str) -> Path:
+def _labels_path(path: str, what: str = "label map", key: str = "labels") -> Path:
     p = Path(path)
     if p.is_file():
         return p
     fallback = REPO_ROOT / path
     if not p.is_absolute() and fallback.is_file():
         return fallback
-    raise GraphError(f"{path}: label map not found (set 'labels:' in the graph config)")
+    raise GraphError(f"{path}: {what} not found (set '{key}:' in the graph config)")
 
 
 def order_classes(present: set[str], canonical: list[str]) -> list[str]:
@@ -182,18 +203,37 @@ def _file_stamp(path: str | None) -> str | None:
     return f"{p.resolve()} {st.st_size} {st.st_mtime_ns}"
 
 
+def _content_stamp(path: str) -> str:
+    """A small input (predictions.tsv) named by its content."""
+    p = Path(path)
+    if not p.is_file():
+        return f"{path} (missing)"
+    return "sha1:" + hashlib.sha1(p.read_bytes()).hexdigest()[:12]
+
+
 def graph_made_from(train_dir: str | Path, cfg: GraphConfig) -> dict:
     """What a graph is made from: its config, the label map and label words it reads, the word-vector
     files, and the content of the training directory's label files."""
     train_dir = Path(train_dir)
-    configs: dict[str, Any] = {"graph": to_dict(cfg), "labels": read_yaml(_labels_path(cfg.labels))}
+    graph_cfg = to_dict(cfg)
+    defaults = GraphConfig()
+    for key in _SOURCE_KEYS:
+        if graph_cfg[key] == getattr(defaults, key):
+            del graph_cfg[key]
+    configs: dict[str, Any] = {"graph": graph_cfg, "labels": read_yaml(_labels_path(cfg.labels))}
     if cfg.word_vectors_by_lang:
         configs["label_words"] = read_yaml(_labels_path(cfg.label_words))
     options = {"word_vectors": _file_stamp(cfg.word_vectors)}
     for lang, path in sorted((cfg.word_vectors_by_lang or {}).items()):
         options[f"word_vectors_{lang}"] = _file_stamp(path)
+    # The source files by content, and only for their method: other graphs keep their records.
+    if cfg.method == "circumplex":
+        configs["circumplex"] = read_yaml(_labels_path(cfg.circumplex, "circumplex file", "circumplex"))
+    if cfg.method == "confusion" and cfg.confusion_from:
+        options["confusion_from"] = _content_stamp(cfg.confusion_from)
+    label_files = LABEL_FILES + (("utt2votes",) if cfg.method == "votes" else ())
     digest = hashlib.sha1()
-    for name in LABEL_FILES:
+    for name in label_files:
         if (train_dir / name).is_file():
             digest.update(name.encode() + b"\0" + (train_dir / name).read_bytes())
     return pv.made_from(configs, options, {"train_labels": "sha1:" + digest.hexdigest()[:12]})
@@ -245,7 +285,34 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
     if method == "correlation" and not has_va:
         raise GraphError(f"{train_dir}/utt2va: missing; method 'correlation' needs valence and arousal "
                          f"for every training utterance (use method 'prior' or 'auto')")
-    priors = class_priors(classes, cfg.priors, where) if method == "prior" or partial_va else None
+    # The source methods make the class-dimension edges as `auto` does.
+    dims_method = ("correlation" if has_va else "prior") if method in SOURCE_METHODS else method
+    prior_source = CITATION
+    class_block, source_record = None, None
+    if method == "circumplex":
+        coords, source_record = sources.load_circumplex(
+            _labels_path(cfg.circumplex, "circumplex file", "circumplex"), classes)
+        # its own coordinates are the priors, so the file alone says where each class sits
+        priors = {c: (float(coords[c][0]), float(coords[c][1])) for c in classes}
+        prior_source = f"{source_record['source']} ({source_record['file']})"
+        class_block = sources.circumplex_similarity(coords, classes, cfg.circumplex_sigma)
+        source_record["sigma"] = float(cfg.circumplex_sigma)
+    else:
+        priors = class_priors(classes, cfg.priors, where) if dims_method == "prior" or partial_va else None
+    if method == "votes":
+        if not (train_dir / "utt2votes").is_file():
+            raise GraphError(f"{train_dir}/utt2votes: missing; method 'votes' needs per-rater labels "
+                             f"('<utt> <label>:<count> ...')")
+        votes, source_record = sources.read_votes(train_dir / "utt2votes", classes, set(utts))
+        class_block = sources.conditional_cooccurrence(votes)
+    if method == "confusion":
+        if not cfg.confusion_from:
+            raise ConfigError(f"{where}: method 'confusion' needs confusion_from: <predictions.tsv> "
+                              f"(or --confusion-from)")
+        confusions, source_record = sources.read_confusion(cfg.confusion_from, classes, set(utts),
+                                                           cfg.confusion_posteriors)
+        source_record["sha1"] = _content_stamp(cfg.confusion_from)
+        class_block = sources.confusion_similarity(confusions)
 
     # After every check on the data: a word-vector file can take minutes to scan.
     word_vectors = cfg.word_vectors
@@ -258,29 +325,42 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
         word_vectors = "by language"
     else:
         features, feature_source = node_features(nodes, word_vectors)
+    if method == "circumplex" and cfg.circumplex_features:
+        # appended, not replacing: word vectors (or one-hot) keep the nodes apart where two
+        # classes have near coordinates
+        features = np.concatenate(
+            [features, sources.circumplex_node_features(coords, classes, len(DIMENSION_NODES))], axis=1)
+        feature_source = f"{feature_source} + circumplex coordinates ({', '.join(source_record['axes'])})"
 
     meta_extra: dict[str, Any] = {}
+    if (train_dir / "pseudo_dims.yaml").is_file():  # utt2va made from class coordinates (emogcn.bin.pseudo_dims)
+        meta_extra["pseudo_dims"] = read_yaml(train_dir / "pseudo_dims.yaml")
     num_classes = len(classes)
-    if method in ("correlation", "prior"):
+    if dims_method in ("correlation", "prior"):
         onehot = class_indicators(utts, utt2emo, classes)
-        if method == "correlation" and partial_va:  # pooled corpora: measured where given, priors elsewhere
+        if dims_method == "correlation" and partial_va:  # pooled corpora: measured where given, priors elsewhere
             dims = read_valence_arousal(train_dir / "utt2va", utts, fill=lambda u: priors[utt2emo[u]])
             meta_extra["dimensions"] = (f"{train_dir}/utt2va for {num_with_va} of {len(utts)} utterances, "
-                                        f"class priors for the others: {CITATION}")
+                                        f"class priors for the others: {prior_source}")
         elif priors is None:
             dims = read_valence_arousal(train_dir / "utt2va", utts)
             meta_extra["dimensions"] = f"{train_dir}/utt2va"
         else:
             dims = np.asarray([priors[utt2emo[u]] for u in utts], dtype=np.float64)
-            meta_extra["dimensions"] = f"class priors: {CITATION}"
+            meta_extra["dimensions"] = f"class priors: {prior_source}"
             meta_extra["priors"] = {c: [round(float(v), 6), round(float(a), 6)] for c, (v, a) in priors.items()}
-            logger.info("prior valence/arousal per class (%s): %s", CITATION,
+            logger.info("prior valence/arousal per class (%s): %s", prior_source,
                         ", ".join(f"{c} ({v:+.3f}, {a:+.3f})" for c, (v, a) in priors.items()))
         for j, name in enumerate(DIMENSION_NODES):
             if np.ptp(dims[:, j]) == 0:
                 logger.warning("%s is constant over the training set: its node gets no edge", name)
         correlation = spearman_correlation(np.concatenate([onehot, dims], axis=1))
-        adjacency = emotion_gcn_adjacency(correlation, num_classes, cfg.tau, cfg.p)
+        if class_block is not None:  # the source's class-class matrix in place of the zeroed block
+            correlation[:num_classes, :num_classes] = class_block
+            meta_extra[method] = source_record
+            meta_extra["class_similarity"] = [[round(float(v), 6) for v in row] for row in class_block]
+        adjacency = emotion_gcn_adjacency(correlation, num_classes, cfg.tau, cfg.p,
+                                          zero_class_block=class_block is None)
     elif method == "embedding":
         similarity = cosine_similarity(features)
         tau = cfg.tau if cfg.embedding_tau is None else cfg.embedding_tau

@@ -20,10 +20,12 @@ def build_model(
     backbone_options: dict | None = None,
     gcn_hidden: int = 512,
     layer_sum: int = 0,
+    learn_adjacency: bool = False,
 ) -> EmotionModel:
     """single_task ignores num_dims; emotion_gcn needs a graph of num_classes + num_dims nodes
     (node_features (N, F) and propagation (N, N), tensors or numpy arrays). layer_sum > 0: the
-    input holds that many upstream layers side by side, mixed by learned weights first."""
+    input holds that many upstream layers side by side, mixed by learned weights first.
+    learn_adjacency: emotion_gcn learns its graph's edge weights (models/gcn.py LabelGCN)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown model variant '{variant}'; known: {', '.join(VARIANTS)}")
     if num_classes < 2:
@@ -34,6 +36,8 @@ def build_model(
         raise ValueError("multi_task: num_dims must be at least 1 (use single_task for classes only)")
     if variant == "emotion_gcn" and (node_features is None or propagation is None):
         raise ValueError("emotion_gcn: node_features and propagation are required (from the graph stage)")
+    if learn_adjacency and variant != "emotion_gcn":
+        raise ValueError(f"{variant}: learn_adjacency needs the emotion_gcn variant (the only one with a graph)")
     if layer_sum < 0 or (layer_sum and input_dim % layer_sum):
         raise ValueError(f"layer_sum {layer_sum} does not divide the input dimension {input_dim} into layers")
     layer_dim = input_dim // layer_sum if layer_sum else input_dim
@@ -45,5 +49,6 @@ def build_model(
     elif variant == "multi_task":
         head = MultiTaskHead(backbone.out_dim, num_classes, num_dims)
     else:
-        head = GCNHead(backbone.out_dim, num_classes, num_dims, node_features, propagation, hidden=gcn_hidden)
+        head = GCNHead(backbone.out_dim, num_classes, num_dims, node_features, propagation, hidden=gcn_hidden,
+                       learn_adjacency=learn_adjacency)
     return EmotionModel(backbone, head)

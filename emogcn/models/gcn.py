@@ -54,9 +54,16 @@ class LabelGCN(nn.Module):
     node_features (N, F_in) and propagation (N, N) are buffers: saved in the state dict, moved with
     .to(), never trained. `propagation` is the matrix applied on the left as given; for the original
     graph that is A transposed (see emogcn.graph). forward() returns W (N, out_dim).
+
+    learn_adjacency: the adjacency A = propagation^T becomes a parameter, as logits over the edges
+    of the given graph (and the self-loops): each forward pass takes a softmax over every row's
+    edges, so rows of A sum to 1 as the original's re-weighted A does, and uses A^T. The logits
+    start at log A (row-normalised), so before training the model equals the fixed-graph one;
+    non-edges stay absent, so the learned graph refines the built one rather than inventing edges.
     """
 
-    def __init__(self, node_features, propagation, hidden: int = 512, out_dim: int = 256):
+    def __init__(self, node_features, propagation, hidden: int = 512, out_dim: int = 256,
+                 learn_adjacency: bool = False):
         super().__init__()
         node_features = as_float_matrix(node_features, "node_features")
         propagation = as_float_matrix(propagation, "propagation")
@@ -68,12 +75,31 @@ class LabelGCN(nn.Module):
             )
         self.register_buffer("node_features", node_features)
         self.register_buffer("propagation", propagation)
+        self.learn_adjacency = learn_adjacency
+        if learn_adjacency:
+            if (propagation < 0).any():
+                raise ValueError("LabelGCN: learn_adjacency needs a non-negative propagation matrix")
+            adjacency = propagation.t()
+            mask = (adjacency > 0) | torch.eye(num_nodes, dtype=torch.bool)
+            rows = adjacency / adjacency.sum(dim=1, keepdim=True).clamp_min(1e-12)
+            # masked entries hold 0, never -inf: the parameter stays finite for optimisers and averaging
+            logits = torch.where(mask, torch.log(rows.clamp_min(1e-6)), torch.zeros_like(rows))
+            self.register_buffer("edge_mask", mask)
+            self.adjacency_logits = nn.Parameter(logits)
         self.layer1 = GraphConvolution(node_features.size(1), hidden, bias=False)
         self.act = nn.LeakyReLU(0.2)
         self.layer2 = GraphConvolution(hidden, out_dim, bias=False)
         self.num_nodes = num_nodes
         self.out_dim = out_dim
 
+    def current_propagation(self) -> torch.Tensor:
+        """The matrix the forward pass multiplies by: the fixed buffer, or A^T of the learned A."""
+        if not self.learn_adjacency:
+            return self.propagation
+        logits = self.adjacency_logits.masked_fill(~self.edge_mask, float("-inf"))
+        return torch.softmax(logits, dim=1).t()
+
     def forward(self) -> torch.Tensor:
-        h = self.act(self.layer1(self.node_features, self.propagation))
-        return self.layer2(h, self.propagation)
+        propagation = self.current_propagation()
+        h = self.act(self.layer1(self.node_features, propagation))
+        return self.layer2(h, propagation)
