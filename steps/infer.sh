@@ -6,12 +6,15 @@
 #
 # Usage: steps/infer.sh [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name> [<data-dir> <set-name> ...]
 # --checkpoint config (the default) uses the experiment config's inference_checkpoint.
+# --label-space corpus predicts each utterance among its corpus's classes, union among all (default
+# config: the experiment config's label_space; emogcn/inference/infer.py).
 set -euo pipefail
 
 cmd=utils/run.pl
 gpu=auto
 checkpoint=config
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] <exp-dir> <data-dir> <set-name> [<data-dir> <set-name> ...]"
+label_space=config
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--checkpoint config|best|last|averaged] [--label-space config|corpus|union] <exp-dir> <data-dir> <set-name> [<data-dir> <set-name> ...]"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
 done
 opts=()
 [ "$checkpoint" = config ] || opts+=(--checkpoint "$checkpoint")
+[ "$label_space" = config ] || opts+=(--label-space "$label_space")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
 log_name=infer_${names[0]}
 [ "${#names[@]}" -eq 1 ] || log_name=infer_${#names[@]}sets

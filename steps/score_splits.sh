@@ -15,7 +15,8 @@ gpu=auto
 seeds="0"
 variants="single_task multi_task emotion_gcn"
 tag=
-help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] <data-root> <exp-root> <split>..."
+label_space=config  # corpus | union: the classes each prediction is made among (steps/infer.sh)
+help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] [--label-space config|corpus|union] <data-root> <exp-root> <split>..."
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -32,7 +33,7 @@ for seed in $seeds; do
       [ ! -f "$data_root/$split/tests" ] || tests=$(cat "$data_root/$split/tests")
       sets=()
       for t in $tests; do sets+=("$data_root/$split/$t" "$t"); done
-      steps/infer.sh --cmd "$cmd" --gpu "$gpu" "$e" "${sets[@]}"
+      steps/infer.sh --cmd "$cmd" --gpu "$gpu" --label-space "$label_space" "$e" "${sets[@]}"
       for t in $tests; do steps/score.sh "$e" "$t"; done
     done
   done

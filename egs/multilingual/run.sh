@@ -9,6 +9,9 @@
 #   loco    leave one corpus out: train on the others, test on the whole held-out corpus
 #   matrix  train on each corpus (fold 1), test on its own test speakers and on every other corpus
 # The label space is --classes (default four: angry/happy/neutral/sad, which every corpus shares).
+# With --classes all the corpora keep their own label sets: a model's classes are the union of its
+# training corpora's, each utterance is trained (label_space: corpus in the training config) and,
+# by default, scored among its own corpus's classes; --label-space union scores among every class.
 # Corpus `mini` is synthesized (no --db-roots entry needed). Tables go to RESULTS.md and heat maps
 # to exp/<sets>/<experiment>/ua_by_{corpus,lang}.png.
 #
@@ -37,8 +40,9 @@ train_config_prefix=conf/train_ecapa_
 train_tag=ecapa
 graph_config=conf/graph.yaml
 word_vectors=               # node features: one .vec file, or per language "en=wiki.multi.en.vec de=..."
+label_space=config          # scoring: corpus (each utterance among its corpus's classes) | union | config
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
-       [--classes four|all] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]"
+       [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]"
 
 . ./cmd.sh
 . steps/lib.sh
@@ -101,7 +105,7 @@ fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   # shellcheck disable=SC2086
-  steps/score_splits.sh "${split_opts[@]}" "data/$sets" "exp/$sets" $splits
+  steps/score_splits.sh "${split_opts[@]}" --label-space "$label_space" "data/$sets" "exp/$sets" $splits
   for seed in $seeds; do
     for variant in $variants; do
       name=$variant${train_tag:+_$train_tag}_seed$seed

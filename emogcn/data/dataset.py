@@ -162,7 +162,7 @@ def collate(batch: list[dict], num_dims: int = 2) -> dict:
         if b["dims"] is not None:
             dims[row] = torch.tensor(b["dims"][:num_dims])
             mask[row] = True
-    return {
+    out = {
         "index": torch.tensor([b["index"] for b in batch], dtype=torch.long),
         "feats": feats,
         "lengths": lengths,
@@ -170,6 +170,12 @@ def collate(batch: list[dict], num_dims: int = 2) -> dict:
         "dims": dims,
         "dims_mask": mask,
     }
+    # per-corpus label spaces (emogcn/data/label_space.py): each utterance's classes and loss weight
+    if "allowed" in batch[0]:
+        out["allowed"] = torch.stack([b["allowed"] for b in batch])
+    if "weight" in batch[0]:
+        out["weight"] = torch.tensor([b["weight"] for b in batch], dtype=torch.float32)
+    return out
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):

@@ -16,6 +16,7 @@ class ModelConfig:
     backbone_options: dict = field(default_factory=dict)
     gcn_hidden: int = 512
     layer_sum: int = 0  # > 0: the features hold this many SSL layers side by side (learned weighted sum)
+    learn_adjacency: bool = False  # emotion_gcn: the graph's edge weights are trained (models/gcn.py)
 
 
 @dataclass
@@ -77,6 +78,10 @@ class TrainConfig:
     batch_size: int = 32
     lambda_dims: float = 1.0  # weight of the CCC loss (the original parsed it but used 1)
     class_weighting: bool = True  # cross-entropy weighted by min_count / class_count
+    # corpus: each utterance's cross-entropy (and, by default, its scored prediction) runs over the
+    # classes its corpus has (utt2corpus; emogcn/data/label_space.py), class weights per corpus;
+    # union: over every class of the graph, one set of class weights (as before label spaces)
+    label_space: str = "corpus"
     cmvn: str = "speaker"  # speaker | global | none | auto (speaker unless speakers and emotions are confounded)
     # speaker: refused when the speaker explains more than this share of the label entropy in the
     # training set (emogcn/data/confound.py); 1.0 trains so anyway

@@ -20,7 +20,7 @@ import torch
 from emogcn.scoring.metrics import metrics_from_confusion
 from emogcn.training.augment import spec_augment
 from emogcn.training.config import TrainConfig
-from emogcn.training.losses import EmotionLoss
+from emogcn.training.losses import EmotionLoss, mask_logits
 
 AMP_MODES = ("none", "bf16", "fp16")
 
@@ -63,7 +63,8 @@ def compute_loss(model: torch.nn.Module, batch: dict, loss_fn: EmotionLoss, cfg:
         out = model(b["feats"], b["lengths"])
     # the loss in float32: CCC and class weighting are sums that bf16 would round
     out = {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in out.items()}
-    loss, parts = loss_fn(out, b["labels"], b["dims"], b["dims_mask"])
+    loss, parts = loss_fn(out, b["labels"], b["dims"], b["dims_mask"], allowed=b.get("allowed"), weight=b.get("weight"))
+    out["logits"] = mask_logits(out["logits"], b.get("allowed"))  # validation's argmax among the corpus's classes
     return loss, parts, out
 
 
@@ -140,7 +141,8 @@ def predict(model: torch.nn.Module, loader, device: torch.device, amp: Amp | Non
         with amp.autocast():
             out = model(batch["feats"].to(device), batch["lengths"].to(device))
         indices.append(batch["index"])
-        probs.append(torch.softmax(out["logits"].float(), dim=-1).cpu())
+        logits = mask_logits(out["logits"].float(), batch.get("allowed"))  # scored among the corpus's classes
+        probs.append(torch.softmax(logits, dim=-1).cpu())
         if out.get("dims") is not None:
             dims.append(out["dims"].float().cpu())
     result = {"index": torch.cat(indices), "probs": torch.cat(probs)}

@@ -25,6 +25,35 @@ def class_weights(counts: Sequence[int]) -> torch.Tensor:
     return weights.to(torch.float32)
 
 
+def corpus_class_weights(counts) -> torch.Tensor:
+    """Class weights per (corpus, class) for training where each corpus has its own classes
+    (label_space corpus): counts (K corpora, C classes) -> weights (K, C).
+
+    Weight (mean_k / n_kc), scaled so that the largest weighs 1. Each corpus's own softmax then
+    sees its classes balanced (global counts would let a corpus's rare class be drowned, or a class
+    only one small corpus has be boosted against that corpus's shared classes), and each corpus
+    weighs in proportion to its size, as without weighting. With one corpus this is class_weights
+    (min_count / count). Empty cells get 0 (no utterance has them).
+    """
+    counts_t = torch.as_tensor(counts, dtype=torch.float64)
+    if counts_t.dim() != 2 or not bool((counts_t > 0).any()) or bool((counts_t < 0).any()):
+        raise ValueError(f"corpus_class_weights: expected non-negative (corpora, classes) counts, got {counts_t.tolist()}")
+    present = counts_t > 0
+    mean = counts_t.sum(dim=1, keepdim=True) / present.sum(dim=1, keepdim=True).clamp(min=1)
+    raw = torch.where(present, mean / counts_t.clamp(min=1), torch.zeros_like(counts_t))
+    return (raw / raw.max()).to(torch.float32)
+
+
+def mask_logits(logits: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
+    """Logits of classes an utterance's corpus does not have set to -inf: softmax gives them no
+    probability, and masked_fill passes them no gradient. allowed: (B, C) bool, or None (no mask)."""
+    if allowed is None:
+        return logits
+    if allowed.shape != logits.shape:
+        raise ValueError(f"mask_logits: allowed {tuple(allowed.shape)} does not match logits {tuple(logits.shape)}")
+    return logits.masked_fill(~allowed.to(device=logits.device, dtype=torch.bool), float("-inf"))
+
+
 def ccc(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Concordance correlation coefficient over dim 0, per column: (K,) for (B, K), () for (B,).
 
@@ -66,6 +95,11 @@ class EmotionLoss(nn.Module):
     The original parsed a lambda but never used it (effectively 1); here it is honoured. The CCC
     term is skipped (0) when the model predicts no dimensions (outputs['dims'] is None) or no
     dims are given.
+
+    `allowed` (B, C) restricts each utterance's cross-entropy to its corpus's classes (mask_logits);
+    `weight` (B,) weighs utterances one by one (corpus_class_weights of their corpus and class)
+    instead of by the class_weights buffer: the weighted mean sum(w l) / sum(w), as
+    F.cross_entropy's `weight` does.
     """
 
     def __init__(self, class_weights: torch.Tensor | Sequence[float] | None = None, lambda_dims: float = 1.0):
@@ -80,9 +114,18 @@ class EmotionLoss(nn.Module):
         labels: torch.Tensor,
         dims: torch.Tensor | None = None,
         dims_mask: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
+        weight: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        logits = outputs["logits"]
-        ce = F.cross_entropy(logits, labels, weight=self.class_weights)
+        logits = mask_logits(outputs["logits"], allowed)
+        if allowed is not None and not bool(allowed.gather(1, labels.view(-1, 1).to(allowed.device)).all()):
+            # a target outside its own classes would make the loss infinite: a bug upstream
+            raise ValueError("EmotionLoss: an utterance's class is masked out of its own corpus's classes")
+        if weight is None:
+            ce = F.cross_entropy(logits, labels, weight=self.class_weights)
+        else:
+            weight = weight.to(device=logits.device, dtype=logits.dtype)
+            ce = (weight * F.cross_entropy(logits, labels, reduction="none")).sum() / weight.sum()
         pred_dims = outputs.get("dims")
         if pred_dims is None or dims is None or self.lambda_dims == 0.0:
             ccc_part = torch.zeros((), dtype=ce.dtype, device=ce.device)

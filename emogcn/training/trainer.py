@@ -37,12 +37,14 @@ from emogcn.data.cmvn import Cmvn, load_global_stats
 from emogcn.data.confound import check_speaker_cmvn, resolve_cmvn, speaker_emotion_confound
 from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import read_map
+from emogcn.data.label_space import (CORPUS_CLASSES, LabelSpaceDataset, allowed_classes, classes_by_corpus,
+                                     corpus_class_counts, write_corpus_classes)
 from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
 from emogcn.models.build import build_model
 from emogcn.training.config import TrainConfig
 from emogcn.training.loop import AMP_MODES, make_amp, predict, train_one_epoch, validate
-from emogcn.training.losses import EmotionLoss, class_weights
+from emogcn.training.losses import EmotionLoss, class_weights, corpus_class_weights
 
 logger = get_logger(__name__)
 
@@ -102,6 +104,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError(f"crop_seconds {cfg.crop_seconds}: must be >= 0, and applies to input waveform only")
     if cfg.cmvn not in ("speaker", "global", "none", "auto"):
         raise ValueError(f"cmvn '{cfg.cmvn}' is not one of speaker, global, none, auto")
+    if cfg.label_space not in ("corpus", "union"):
+        raise ValueError(f"label_space '{cfg.label_space}' is not one of corpus, union")
     if cfg.select_metric not in ("ua", "wa", "loss"):
         raise ValueError(f"select_metric '{cfg.select_metric}' is not one of ua, wa, loss")
     if cfg.inference_checkpoint not in CHECKPOINTS:
@@ -186,6 +190,7 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
         backbone_options=cfg.model.backbone_options,
         gcn_hidden=cfg.model.gcn_hidden,
         layer_sum=layer_sum,
+        learn_adjacency=cfg.model.learn_adjacency,
     )
     if upstream is not None:
         from emogcn.models.upstream import UpstreamLayerBackbone
@@ -193,6 +198,32 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
         model.backbone = UpstreamLayerBackbone(model.backbone.backbone, upstream, layers,
                                                cfg.upstream.normalize_waveform)
     return model, list(graph.classes)
+
+
+def _corpus_label_space(cfg: TrainConfig, classes: list[str], train_set, dev_set):
+    """label_space corpus over training data of several corpora: the datasets wrapped so that each
+    utterance carries its corpus's classes (and, with class_weighting, its per-corpus class weight;
+    emogcn/data/label_space.py, losses.corpus_class_weights). Returns (train_set, dev_set,
+    {corpus: classes} to record; {} where there is nothing to record)."""
+    if cfg.label_space != "corpus":
+        return train_set, dev_set, {}
+    recorded = classes_by_corpus(train_set, classes)
+    if len(recorded) < 2:  # one corpus (or none named) has every class: nothing to mask
+        return train_set, dev_set, recorded
+    weights = None
+    if cfg.class_weighting:
+        corpora, counts = corpus_class_counts(train_set, len(classes))
+        table = corpus_class_weights(counts)
+        utt2corpus = train_set.data.get("utt2corpus")
+        row = {c: k for k, c in enumerate(corpora)}
+        weights = torch.stack([table[row[utt2corpus[it.utt]], it.label] for it in train_set.items])
+    logger.info("label space per corpus: %s", "; ".join(f"{c}: {' '.join(v)}" for c, v in recorded.items()))
+    train_set = LabelSpaceDataset(train_set, allowed_classes(train_set, classes, recorded), weights)
+    if dev_set is not None:
+        allowed = allowed_classes(dev_set, classes, recorded)
+        if allowed is not None:
+            dev_set = LabelSpaceDataset(dev_set, allowed)
+    return train_set, dev_set, recorded
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -244,7 +275,10 @@ def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, gra
     (a dev speaker, none, inner folds) and the ids of its data and graph."""
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
-    return pv.made_from({"train": to_dict(cfg)}, {"dev": selection}, {"train": pv.data_id(train_dir),
+    record = to_dict(cfg)
+    if not cfg.model.learn_adjacency:  # a later key: models trained before it keep matching their records
+        del record["model"]["learn_adjacency"]
+    return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
 
@@ -320,6 +354,7 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
         model = torch.nn.parallel.DistributedDataParallel(core, device_ids=[device.index] if device.type == "cuda"
                                                           else None)
     weights = class_weights(counts) if cfg.class_weighting else torch.ones(len(classes))
+    train_set, dev_set, corpus_classes = _corpus_label_space(cfg, classes, train_set, dev_set)
     loss_fn = EmotionLoss(weights.to(device), lambda_dims=cfg.lambda_dims)
     # frozen parameters (an in-loop upstream) are no optimiser's business
     optimizer = make_optimizer(cfg, [p for p in core.parameters() if p.requires_grad])
@@ -333,6 +368,10 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     if main_process:
         exp_dir.mkdir(parents=True, exist_ok=True)
         write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
+        if corpus_classes:  # what inference restricts each corpus's predictions to
+            write_corpus_classes(exp_dir / CORPUS_CLASSES, corpus_classes)
+        else:
+            (exp_dir / CORPUS_CLASSES).unlink(missing_ok=True)
         # A copy of the graph makes the experiment self-contained: inference rebuilds the model from it.
         if (exp_dir / "graph").resolve() != graph_dir.resolve():
             shutil.copytree(graph_dir, exp_dir / "graph", dirs_exist_ok=True)
