@@ -23,7 +23,7 @@ import re
 import sys
 from pathlib import Path
 
-from emogcn.data.corpus import (CorpusData, FolderCodes, LabelMap, Skips, argument_parser, find_audio, name_or_folder,
+from emogcn.data.corpus import (CorpusData, FolderCodes, LabelMap, Skips, argument_parser, emotion_of, find_audio,
                                 run, write_folds)
 
 CORPUS = "cafe"
@@ -45,9 +45,7 @@ def prepare_cafe(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
         if not m:
             skips.add(wav, "name does not parse", "expected <actor 2 digits>-<emotion letter>[-<intensity>]-<sentence>")
             continue
-        emotion = name_or_folder(wav, root, emotion_folders, name_code=m["emo"] if labels.get(m["emo"]) else None,
-                                 name_text=m["emo"], skips=skips,
-                                 unknown=("emotion code not in the label map", labels.unknown_reason(m["emo"])))
+        emotion = emotion_of(wav, root, emotion_folders, labels, m["emo"], skips)
         if emotion is None:
             continue
         spk = f"{CORPUS}-{m['actor']}"

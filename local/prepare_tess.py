@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from emogcn.data.corpus import (CorpusData, CorpusError, FolderCodes, LabelMap, Skips, clear_folds, argument_parser,
-                                find_audio, name_or_folder, run, say, write_fold_sets)
+                                emotion_of, find_audio, name_or_folder, run, say, write_fold_sets)
 from emogcn.data.datadir import read_map
 
 CORPUS = "tess"
@@ -61,9 +61,7 @@ def prepare_tess(root: Path, out: Path, labels_yaml: Path) -> CorpusData:
                                  unknown=("unknown speaker", f"'{m['spk']}', and no folder names OAF or YAF"))
         if speaker is None:
             continue
-        emotion = name_or_folder(wav, root, emotion_folders, name_code=m["emo"] if labels.get(m["emo"]) else None,
-                                 name_text=m["emo"], skips=skips,
-                                 unknown=("emotion code not in the label map", labels.unknown_reason(m["emo"])))
+        emotion = emotion_of(wav, root, emotion_folders, labels, m["emo"], skips)
         if emotion is None:
             continue
         spk = f"{CORPUS}-{speaker.code.lower()}"

@@ -494,6 +494,12 @@ class CorpusData:
 # Folds
 
 
+def emotion_of(path: Path, root: Path, folders: FolderCodes, labels: LabelMap, code: str, skips: Skips) -> Pick | None:
+    """The emotion of a file whose name holds the label-map code `code`: the name's when the label
+    map knows the code, else the folders' (name_or_folder), the label map's reason when neither."""
+    return name_or_folder(path, root, folders, name_code=code if labels.get(code) else None, name_text=code,
+                          skips=skips, unknown=("emotion code not in the label map", labels.unknown_reason(code)))
+
 def default_protocol(num_speakers: int) -> tuple[str, int | None]:
     """Leave-one-speaker-out up to 12 speakers; above, test groups of about four speakers:
     ceil(n / 4) folds (docs/CORPORA.md, "Protocols")."""

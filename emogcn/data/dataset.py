@@ -142,14 +142,19 @@ class FeatureDataset(torch.utils.data.Dataset):
         return [it.num_frames for it in self.items]
 
     def class_counts(self) -> list[int]:
-        counts = [0] * len(self.classes)
-        for it in self.items:
-            counts[it.label] += 1
-        return counts
+        return label_counts(self.items, len(self.classes))
 
     def __getitem__(self, i: int) -> dict:
         it = self.items[i]
         return {"index": i, "feats": torch.from_numpy(self.features(i)), "label": it.label, "dims": it.dims}
+
+
+def label_counts(items: list, num_classes: int) -> list[int]:
+    """Utterances per class index, of items with a `label` (FeatureDataset's, WaveformDataset's)."""
+    counts = [0] * num_classes
+    for it in items:
+        counts[it.label] += 1
+    return counts
 
 
 def collate(batch: list[dict], num_dims: int = 2) -> dict:

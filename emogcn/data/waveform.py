@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from emogcn.data.dataset import Utterance
+from emogcn.data.dataset import Utterance, label_counts
 from emogcn.data.datadir import DataDir, DataDirError, ValidateOptions
 from emogcn.features.audio import read_audio
 from emogcn.features.ssl import SslConfig
@@ -110,10 +110,7 @@ class WaveformDataset(torch.utils.data.Dataset):
         return [it.num_frames for it in self.items]
 
     def class_counts(self) -> list[int]:
-        counts = [0] * len(self.classes)
-        for it in self.items:
-            counts[it.label] += 1
-        return counts
+        return label_counts(self.items, len(self.classes))
 
     def __getitem__(self, i: int) -> dict:
         it = self.items[i]
