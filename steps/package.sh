@@ -16,7 +16,7 @@ corpus=            # corpus name for the model card; empty: the training data's 
 help_message="Usage: $0 [--fold K] [--checkpoint config|best|last|averaged] [--results RESULTS.md] [--results-name NAME]
        [--feat-config F] [--norm-default global|utterance|batch|speaker|none] [--corpus NAME] <exp-dir> <out-dir>"
 
-. ./path.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 if [ $# -ne 2 ]; then echo "$help_message" >&2; exit 1; fi

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,9 @@ SOURCE_METHODS = ("circumplex", "votes", "confusion")  # class-class edges from 
 METHODS = ("auto", "correlation", "prior", "embedding", "identity", *SOURCE_METHODS)
 DIMENSION_NODES = ("valence", "arousal")
 DONE = ".done"
-# Where the shared label map lives when a recipe directory has no conf/ of its own.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Shipped in the package (emogcn/resources/, package data; conf/ in a checkout links to them): the
+# shared label map, each node's word per language, the circumplex coordinates.
+PACKAGED = ("emotions.yaml", "label_words.yaml", "circumplex.yaml")
 
 
 class GraphError(ValueError):
@@ -120,9 +122,10 @@ def _labels_path(path: str, what: str = "label map", key: str = "labels") -> Pat
     p = Path(path)
     if p.is_file():
         return p
-    fallback = REPO_ROOT / path
-    if not p.is_absolute() and fallback.is_file():
-        return fallback
+    # A relative conf/<name> of PACKAGED that the working directory lacks (no recipe conf/ here):
+    # the copy shipped in the package, checkout or installed (the checkout's conf/ links to it).
+    if not p.is_absolute() and p.parent == Path("conf") and p.name in PACKAGED:
+        return Path(str(resources.files("emogcn").joinpath("resources", p.name)))
     raise GraphError(f"{path}: {what} not found (set '{key}:' in the graph config)")
 
 
@@ -321,7 +324,7 @@ def build_graph(train_dir: str | Path, graph_dir: str | Path, cfg: GraphConfig,
             raise ConfigError(f"{where}: give word_vectors or word_vectors_by_lang, not both")
         languages = sorted(set(read_map(train_dir / "utt2lang").values())) if (train_dir / "utt2lang").is_file() else []
         features, feature_source = multilingual_node_features(
-            nodes, cfg.word_vectors_by_lang, languages, load_label_words(cfg.label_words))
+            nodes, cfg.word_vectors_by_lang, languages, load_label_words(_labels_path(cfg.label_words, "label words", "label_words")))
         word_vectors = "by language"
     else:
         features, feature_source = node_features(nodes, word_vectors)
