@@ -8,7 +8,7 @@
 #
 # The mini corpus: 2 synthetic languages x 4 speakers, 5 classes; 4 folds of 2 test speakers
 # (speaker groups), one training speaker held out as dev. Stages 0-5 are steps/run_corpus.sh, as
-# in every egs/<corpus>/run.sh; the 2-D CNN configs (conf/train_*.yaml), 12 epochs.
+# in every egs/<corpus>/run.sh; the 2-D CNN config (conf/train_cnn.yaml), 12 epochs.
 set -euo pipefail
 exec steps/run_corpus.sh --corpus mini --db-root db/mini --epochs 12 --train-nj 1 \
-  --train-config-prefix conf/train_ --train-tag "" "$@"
+  --train-config conf/train_cnn.yaml --train-tag "" "$@"

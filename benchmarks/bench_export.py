@@ -4,8 +4,8 @@ prediction end to end (decode, resample, fbank, normalise, network) on EmoDB fil
     . ./path.sh
     python benchmarks/bench_export.py [--repeats 5] [--utts 64] [--emodb ../shared/corpora/emodb/wav]
 
-The networks are the recipes' emotion_gcn configs (conf/train_ecapa_emotion_gcn.yaml: ECAPA-TDNN
-on 80-dim fbank; conf/train_emotion_gcn.yaml: the 2-D CNN; conf/train_mlp_emotion_gcn.yaml: the
+The networks are the recipes' emotion_gcn configs (conf/train_ecapa.yaml: ECAPA-TDNN
+on 80-dim fbank; conf/train_cnn.yaml: the 2-D CNN; conf/train_mlp.yaml: the
 MLP on 6373 ComParE functionals), randomly initialised (speed does not depend on the weights),
 packaged and exported in a temporary directory. Speech utterances are 3 s (300 frames); batches
 of 1 and 16; one thread by default (--threads), so that the figures are per core and other work on
@@ -38,9 +38,9 @@ from emogcn.inference.package import load_package, write_package  # noqa: E402
 from emogcn.training.config import TrainConfig  # noqa: E402
 
 MODELS = [  # name, training config, front-end YAML, feature dim, frames per utterance
-    ("ecapa_tdnn", "conf/train_ecapa_emotion_gcn.yaml", "conf/fbank.yaml", 80, 300),
-    ("speech_cnn", "conf/train_emotion_gcn.yaml", "conf/fbank.yaml", 80, 300),
-    ("mlp (ComParE)", "conf/train_mlp_emotion_gcn.yaml", "conf/compare.yaml", 6373, 1),
+    ("ecapa_tdnn", "conf/train_ecapa.yaml", "conf/fbank.yaml", 80, 300),
+    ("speech_cnn", "conf/train_cnn.yaml", "conf/fbank.yaml", 80, 300),
+    ("mlp (ComParE)", "conf/train_mlp.yaml", "conf/compare.yaml", 6373, 1),
 ]
 CLASSES = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
 

@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--nj", type=int, nargs="+", default=[1, 2], help="stage 1 job counts to run")
     parser.add_argument("--config", default="conf/fbank.yaml")
-    parser.add_argument("--train-config", default="conf/train_ecapa_single_task.yaml",
+    parser.add_argument("--train-config", default="conf/train_ecapa.yaml",
                         help="batch size, CMVN mode and loader settings come from here")
     parser.add_argument("--cache-mb", type=int, nargs="+", default=[0, 512],
                         help="feature cache budgets (MiB) of the pipeline runs; 0 = off (where the trainer takes a budget)")

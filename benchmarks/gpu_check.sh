@@ -7,7 +7,7 @@
 #    (default: a new /tmp/gpu_check.*): ./run.sh --db-root DIR --stage 0 --stop-stage 3 --folds 1
 #    (data preparation, 80-dim fbank, per-speaker CMVN, and the label graph that training reads).
 # 2. Trains fold 1 (train / dev sets of data/folds/fold1) with --config (default: the ECAPA-TDNN
-#    single_task recipe config) once per `amp` setting: none, bf16, fp16. fp16 needs CUDA (its
+#    recipe config, as single_task) once per `amp` setting: none, bf16, fp16. fp16 needs CUDA (its
 #    gradient scaler) and is skipped on a CPU-only machine, which says so. Each row is a fresh
 #    process running emogcn's own trainer (benchmarks/train_timing.py), and prints
 #      epoch s     mean seconds of the training loop per epoch, epochs after the first
@@ -25,7 +25,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 db_root=
 workdir=
 epochs=
-config=conf/train_ecapa_single_task.yaml
+config=conf/train_ecapa.yaml   # trained as single_task (--variant)
 keep=false
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -89,7 +89,7 @@ for amp in none bf16 fp16; do
     continue
   fi
   log=$workdir/train_$amp.log
-  if ! python "$repo/benchmarks/train_timing.py" --amp "$amp" --epochs "$epochs" "$repo/$config" \
+  if ! python "$repo/benchmarks/train_timing.py" --amp "$amp" --epochs "$epochs" --variant single_task "$repo/$config" \
       "$fold/train" "$fold/dev" "$graph" "$workdir/exp_$amp" > "$log" 2>&1; then
     rows+=("$amp FAILED: $(grep -v '^timing:' "$log" | tail -n 1)")
     continue
@@ -97,7 +97,7 @@ for amp in none bf16 fp16; do
   rows+=("$amp $(grep '^timing:' "$log" | tail -n 1 | sed 's/^timing: //')")
 done
 
-echo "gpu_check: fold 1 of EmoDB, $config, $epochs epochs per row"
+echo "gpu_check: fold 1 of EmoDB, $config (single_task), $epochs epochs per row"
 python - "${rows[@]}" <<'EOF'
 import json, sys
 

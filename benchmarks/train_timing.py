@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--gpu", type=int, default=None, help="CUDA device (default: 0 when present, else CPU); -1: CPU")
     parser.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--variant", choices=("single_task", "multi_task", "emotion_gcn"),
+                        help="overrides the config's model.variant (as steps/train.sh --variant)")
     parser.add_argument("config")
     parser.add_argument("train_dir", type=Path)
     parser.add_argument("dev_dir", type=Path)
@@ -50,6 +52,8 @@ def main() -> None:
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
     cfg = load_config(TrainConfig, args.config)
+    if args.variant:
+        cfg.model.variant = args.variant
     cfg = dataclasses.replace(cfg, amp=args.amp, epochs=args.epochs, average_last=0, inference_checkpoint="last")
 
     epochs: list[dict] = []

@@ -43,7 +43,7 @@ graph_config=conf/graph.yaml
 graph_tag=auto              # exp/graph_<tag>[_<feat-tag>]
 word_vectors=               # node features: a .vec file, or "en=wiki.multi.en.vec de=..." (default one-hot)
 variants="single_task multi_task emotion_gcn"
-train_config_prefix=conf/train_ecapa_   # config of a variant: <prefix><variant>.yaml (conf/train_ for the 2-D CNN)
+train_config=conf/train_ecapa.yaml     # one config per backbone, model.variant set per variant (conf/train_cnn.yaml: the 2-D CNN)
 train_tag=ecapa             # experiments: exp/<variant>_<tag>_seed<s>
 seeds="0"
 folds=                      # e.g. "1 2" for a quick run; empty: every fold
@@ -66,11 +66,11 @@ package_dir=                # stage 6: where the package goes (default: exp/mode
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
        [--feat-config conf/fbank.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
-       [--train-config-prefix conf/train_ecapa_] [--train-tag T] [--graph-tag T] [--word-vectors F]
+       [--train-config conf/train_ecapa.yaml] [--train-tag T] [--graph-tag T] [--word-vectors F]
        [--package-variant V] [--package-from exp/E] [--package-fold K] [--package-train all] [--package-dir exp/model]"
 
 . ./cmd.sh
-. steps/lib.sh
+. "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 lock_recipe_dir
 if [ -z "$stop_stage" ]; then stop_stage=5; [ "$stage" -le 5 ] || stop_stage=$stage; fi
@@ -202,7 +202,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: training $variants, seeds $seeds, folds $folds"
   steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" --train-set "$train_set" --dev-set "$dev_set" \
     ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
-    "$train_config_prefix" "$data/folds" "$graph_dir" "$exp" "${split_names[@]}"
+    "$train_config" "$data/folds" "$graph_dir" "$exp" "${split_names[@]}"
 fi
 svm=svm$log_suffix${cmvn:+_$cmvn}   # the classic baseline's experiment
 if [ "$classic" = true ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -273,8 +273,8 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" "$all" "$graph_all"
       final=$exp/final/${cv_name}_all
       log "stage 6: training $variant on every speaker of $all -> $final"
-      steps/train.sh --cmd "$cuda_cmd" --gpu "$gpu" --seed "$seed" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
-        "$train_config_prefix$variant.yaml" "$all" none "$graph_all" "$final"
+      steps/train.sh --cmd "$cuda_cmd" --gpu "$gpu" --seed "$seed" --variant "$variant" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
+        "$train_config" "$all" none "$graph_all" "$final"
       log "stage 6: packaging $final -> $out"
       steps/package.sh --results "$results" --results-name "$cv_name" "$final" "$out"
       ;;

@@ -3,6 +3,7 @@
 # (exp-dir/.done), refuses one made otherwise; resumes an interrupted one from its last checkpoint
 # unless --resume false. <dev-dir> `none`: no dev set (the config scores its last or averaged epochs);
 # `inner`: the config's select.grid chosen by inner folds of the training speakers (emogcn/training/nested.py).
+# --variant V overrides the config's model.variant (one config per backbone serves every variant).
 # --ngpu N > 1 launches N processes with torchrun (DDP; one GPU each, or gloo CPU processes where
 # there is no CUDA); the config's batch_size is the global batch, shared by the processes.
 #
@@ -13,11 +14,12 @@ cmd=utils/run.pl
 gpu=auto       # auto: CUDA device 0 when present, else CPU; -1: CPU; N: CUDA device N
 resume=true
 seed=
+variant=       # single_task | multi_task | emotion_gcn: overrides the config's model.variant
 epochs=
 cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
 ngpu=1         # > 1: processes of one DDP training, launched by torchrun
-help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--epochs N]
+help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--variant V] [--epochs N]
        [--cmvn speaker|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
 
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +46,7 @@ if [ "$resume" = false ] && [ ! -f "$exp/.done" ]; then rm -rf "$exp/checkpoints
 opts=(--resume "$resume" --num-threads "$num_threads")
 [ "$gpu" = auto ] || opts+=(--gpu "$gpu")
 [ -z "$seed" ] || opts+=(--seed "$seed")
+[ -z "$variant" ] || opts+=(--variant "$variant")
 [ -z "$epochs" ] || opts+=(--epochs "$epochs")
 [ -z "$cmvn" ] || opts+=(--cmvn "$cmvn")
 if [ -f "$exp/.done" ]; then  # kept if trained with this config, refused if not (emogcn/bin/train.py)

@@ -5,10 +5,10 @@
 #
 #   data   <data-root>/<split>/{<train-set>,<dev-set>} (--dev-set none: no dev set)
 #   graph  <graph-root>/<split>
-#   exp    <exp-root>/<variant>[_<tag>]_seed<seed>/<split>, config <config-prefix><variant>.yaml
+#   exp    <exp-root>/<variant>[_<tag>]_seed<seed>/<split>, config <config> with model.variant set to <variant>
 #
-# Usage: steps/train_splits.sh [options] <config-prefix> <data-root> <graph-root> <exp-root> <split>...
-#   e.g. steps/train_splits.sh --seeds "0 1" --tag ecapa conf/train_ecapa_ data/folds exp/graph_auto exp fold1 fold2
+# Usage: steps/train_splits.sh [options] <config> <data-root> <graph-root> <exp-root> <split>...
+#   e.g. steps/train_splits.sh --seeds "0 1" --tag ecapa conf/train_ecapa.yaml data/folds exp/graph_auto exp fold1 fold2
 set -euo pipefail
 
 cmd=utils/run.pl
@@ -22,17 +22,18 @@ train_nj=1        # trainings at once (CPU: up to the core count, each on one th
 epochs=
 cmvn=
 help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] [--train-set train]
-       [--dev-set dev|none] [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config-prefix> <data-root> <graph-root> <exp-root> <split>..."
+       [--dev-set dev|none] [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config> <data-root> <graph-root> <exp-root> <split>..."
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
 
 [ $# -ge 5 ] || { echo "$help_message" >&2; exit 1; }
-prefix=$1; data_root=$2; graph_root=$3; exp_root=$4
+config=$1; data_root=$2; graph_root=$3; exp_root=$4
 shift 4
 case "$train_nj" in ''|*[!0-9]*|0) die "--train-nj must be a positive integer, not '$train_nj'" ;; esac
+[ -f "$config" ] || die "no training config $config"
 for variant in $variants; do
-  [ -f "$prefix$variant.yaml" ] || die "no training config $prefix$variant.yaml for variant $variant"
+  case "$variant" in single_task|multi_task|emotion_gcn) ;; *) die "unknown variant '$variant' (single_task, multi_task, emotion_gcn)" ;; esac
 done
 
 threads=0
@@ -42,8 +43,8 @@ failed=0
 for seed in $seeds; do
   for variant in $variants; do
     for split in "$@"; do
-      steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --num-threads "$threads" \
-        ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$prefix$variant.yaml" \
+      steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --variant "$variant" --num-threads "$threads" \
+        ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$config" \
         "$data_root/$split/$train_set" "$(case $dev_set in none|inner) echo "$dev_set" ;; *) echo "$data_root/$split/$dev_set" ;; esac)" \
         "$graph_root/$split" \
         "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &

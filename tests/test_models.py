@@ -12,6 +12,7 @@ from torch import nn
 from emogcn.models import BACKBONES, GraphConvolution, LabelGCN, build_backbone, build_model, register_backbone
 from conftest import REPO
 from emogcn.models.backbones import masked_pool
+from emogcn.models.build import VARIANTS
 
 FEAT_DIM = 20
 SMALL = {"channels": [4, 8], "embed_dim": 16, "dropout": 0.0}
@@ -254,13 +255,30 @@ def test_mlp_backbone_on_utterance_vectors_and_frames():
         build_backbone("mlp", FEAT_DIM, hidden=[])
 
 
+def test_no_two_shipped_training_configs_differ_only_in_their_variant():
+    """One config per backbone: the variant is the recipe's choice (--variants), not another file."""
+    import yaml
+
+    seen = {}
+    for path in sorted((REPO / "conf").glob("train_*.yaml")):
+        cfg = yaml.safe_load(path.read_text())
+        cfg["model"] = {k: v for k, v in cfg.get("model", {}).items() if k != "variant"}
+        key = yaml.safe_dump(cfg, sort_keys=True)
+        assert key not in seen, f"{path.name} and {seen.get(key)} differ only in model.variant"
+        seen[key] = path.name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("config", sorted(p.name for p in (REPO / "conf").glob("train_*.yaml")))
-def test_every_shipped_training_config_builds_its_model(config):
-    """Each conf/train_*.yaml loads strictly and builds a model for its front-end's input."""
+def test_every_shipped_training_config_builds_its_model(config, variant):
+    """Each conf/train_*.yaml loads strictly and builds a model for its front-end's input, in every
+    variant: the recipes set model.variant of one config per backbone (steps/train.sh --variant)."""
     from emogcn.config import load_config
     from emogcn.training.config import TrainConfig
 
     cfg = load_config(TrainConfig, REPO / "conf" / config)
+    assert cfg.model.variant in VARIANTS
+    cfg.model.variant = variant
     input_dim = {"mlp": 88, "densenet121": 3, "bregnext": 3}.get(cfg.model.backbone, 80)
     if cfg.model.layer_sum:
         input_dim = cfg.model.layer_sum * 32

@@ -22,11 +22,10 @@ def _recipe(base, corpus, feat_config):
     (d / "conf").mkdir()
     for f in ("emotions.yaml", "graph.yaml", "label_words.yaml", feat_config):
         os.symlink(REPO / "conf" / f, d / "conf" / f)
-    for variant in ("single_task", "multi_task", "emotion_gcn"):
-        cfg = yaml.safe_load((REPO / f"conf/train_bregnext_{variant}.yaml").read_text())
-        cfg.update(model=dict(cfg["model"], backbone_options={"width": 0.125, "depth": [1, 1, 1, 1, 1]}, gcn_hidden=8),
-                   epochs=2, batch_size=8)
-        (d / "conf" / f"train_tiny_{variant}.yaml").write_text(yaml.safe_dump(cfg))
+    cfg = yaml.safe_load((REPO / "conf/train_bregnext.yaml").read_text())
+    cfg.update(model=dict(cfg["model"], backbone_options={"width": 0.125, "depth": [1, 1, 1, 1, 1]}, gcn_hidden=8),
+               epochs=2, batch_size=8)
+    (d / "conf" / "train_tiny.yaml").write_text(yaml.safe_dump(cfg))
     shutil.copy(REPO / f"egs/{corpus}/run.sh", d / "run.sh")
     return d
 
@@ -45,7 +44,7 @@ def test_affectnet_every_stage(tmp_path):
     write_affectnet_tree(tmp_path / "AffectNet", per_class=(4, 1))
     d = _recipe(tmp_path, "affectnet", "face227.yaml")
     run_sh(f"./run.sh --db-root {tmp_path}/AffectNet --fold-opts '--dev-every 4' "
-           "--train-config-prefix conf/train_tiny_ --train-tag tiny --train-nj 2", d)
+           "--train-config conf/train_tiny.yaml --train-tag tiny --train-nj 2", d)
     _check(d)
 
 
@@ -53,7 +52,7 @@ def test_affwild2_every_stage(tmp_path):
     write_affwild2_tree(tmp_path / "Aff-Wild2")
     d = _recipe(tmp_path, "affwild2", "face112.yaml")
     run_sh(f"./run.sh --db-root {tmp_path}/Aff-Wild2 --fold-opts '--dev-every 3' "
-           "--train-config-prefix conf/train_tiny_ --train-tag tiny --train-nj 2", d)
+           "--train-config conf/train_tiny.yaml --train-tag tiny --train-nj 2", d)
     _check(d)
     metrics = json.loads((d / "exp/emotion_gcn_tiny_seed0/pooled/metrics.json").read_text())
     assert "expr_score" in metrics["affwild2"]

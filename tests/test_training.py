@@ -141,12 +141,18 @@ def test_resumed_training_keeps_the_interrupted_runs_log(prepared):
 
 
 def test_single_and_multi_task_train(prepared):
+    """One config (emotion_gcn) serves every variant: steps/train.sh --variant overrides model.variant,
+    and the experiment records the variant it trained."""
+    (prepared / "one.yaml").write_text(yaml.safe_dump(dict(TINY_CONFIG, epochs=1)))
     for variant in ("single_task", "multi_task"):
-        cfg = dict(TINY_CONFIG, epochs=1, model=dict(TINY_CONFIG["model"], variant=variant))
-        (prepared / f"{variant}.yaml").write_text(yaml.safe_dump(cfg))
-        run_sh(TRAIN.format(extra="", exp=f"exp/{variant}").replace("tiny.yaml", f"{variant}.yaml"), prepared)
+        run_sh(f"steps/train.sh --gpu -1 --variant {variant} one.yaml data/folds/fold1/train data/folds/fold1/dev "
+               f"exp/graph exp/{variant}", prepared)
         ckpt = load_checkpoint(Path(prepared / f"exp/{variant}/checkpoints/best.pt"))
         assert ckpt["config"]["model"]["variant"] == variant
+        assert yaml.safe_load((prepared / f"exp/{variant}/config.yaml").read_text())["model"]["variant"] == variant
+    p = run_sh("python -m emogcn.bin.train --gpu -1 --variant gcn one.yaml data/folds/fold1/train "
+               "data/folds/fold1/dev exp/graph exp/bad", prepared, check=False)
+    assert p.returncode == 2 and "invalid choice: 'gcn'" in p.stderr
 
 
 def test_averaged_checkpoint_is_the_mean_of_the_last_epochs_and_scoring_uses_it(prepared):

@@ -6,8 +6,8 @@
 #   ./run.sh --db-root /path/to/emodb                             # the full run of RESULTS.md
 #   ./run.sh --db-root /path/to/emodb --folds "1 2" --seeds 0 --epochs 5   # a quick run
 #   ./run.sh --stage 3 --stop-stage 5                              # graph, training, scoring again
-#   ./run.sh --train-config-prefix conf/train_ --train-tag cnn     # the 2-D CNN of the first results
-#   ./run.sh --feat-config conf/compare.yaml --feat-tag compare --train-config-prefix conf/train_mlp_ \
+#   ./run.sh --train-config conf/train_cnn.yaml --train-tag cnn    # the 2-D CNN of the first results
+#   ./run.sh --feat-config conf/compare.yaml --feat-tag compare --train-config conf/train_mlp.yaml \
 #            --train-tag compare_mlp                               # ComParE functionals + MLP, in data/compare
 #   ./run_frontends.sh --db-root /path/to/emodb                    # the front-end x backbone table of RESULTS.md
 #

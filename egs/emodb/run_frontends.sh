@@ -9,7 +9,7 @@
 #   ./run_frontends.sh --pairs "compare:mlp" --cmvn global             # fold-global statistics: exp/*_compare_mlp_global_seed*
 #
 # A pair is <front-end>:<backbone>: the front-end names conf/<front-end>.yaml (compare_sp: conf/compare.yaml
-# with --speed-perturb "0.9 1.1"; hubert_base: conf/ssl_hubert_base.yaml), the backbone conf/train_<backbone>_*.yaml.
+# with --speed-perturb "0.9 1.1"; hubert_base: conf/ssl_hubert_base.yaml), the backbone conf/train_<backbone>.yaml.
 set -euo pipefail
 
 db_root=
@@ -33,7 +33,7 @@ config_of() {  # the front-end config of a front-end name
 case "$cmvn" in ""|speaker|global|none) ;; *) echo "$0: --cmvn $cmvn: expected speaker, global or none" >&2; exit 1 ;; esac
 for pair in $pairs; do  # every pair checked before any runs
   [ -f "$(config_of "${pair%%:*}")" ] || { echo "$0: pair $pair: no $(config_of "${pair%%:*}")" >&2; exit 1; }
-  [ -f "conf/train_${pair#*:}_single_task.yaml" ] || { echo "$0: pair $pair: no conf/train_${pair#*:}_*.yaml" >&2; exit 1; }
+  [ -f "conf/train_${pair#*:}.yaml" ] || { echo "$0: pair $pair: no conf/train_${pair#*:}.yaml" >&2; exit 1; }
 done
 
 results=()
@@ -48,7 +48,7 @@ for pair in $pairs; do
   [ -n "$epochs" ] && opts+=(--epochs "$epochs")
   echo "$0: front-end $frontend ($(config_of "$frontend")), backbone $backbone" >&2
   ./run.sh ${db_root:+--db-root "$db_root"} --feat-config "$(config_of "$frontend")" --feat-tag "$frontend" "${opts[@]}" \
-    --train-config-prefix "conf/train_${backbone}_" --train-tag "$tag" \
+    --train-config "conf/train_${backbone}.yaml" --train-tag "$tag" \
     --seeds "$seeds" --variants "$variants"
   for v in $variants; do for s in $seeds; do results+=("exp/${v}_${tag}_seed$s/pooled"); done; done
 done

@@ -36,7 +36,7 @@ epochs=
 gpu=auto
 train_nj=2                  # trainings at once on the CPU, one thread each
 variants="single_task emotion_gcn"
-train_config_prefix=conf/train_ecapa_
+train_config=conf/train_ecapa.yaml
 train_tag=ecapa
 graph_config=conf/graph.yaml
 word_vectors=               # node features: one .vec file, or per language "en=wiki.multi.en.vec de=..."
@@ -100,7 +100,7 @@ split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variant
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   # shellcheck disable=SC2086  # the split names are a word list
   steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" ${epochs:+--epochs "$epochs"} \
-    "$train_config_prefix" "data/$sets" "exp/$sets/graph" "exp/$sets" $splits
+    "$train_config" "data/$sets" "exp/$sets/graph" "exp/$sets" $splits
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then

@@ -1,8 +1,10 @@
 """Trains one model (stage 4).
 
     python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
-                               <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
+                               [--variant single_task|multi_task|emotion_gcn] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
 
+--variant overrides the config's model.variant (one config per backbone serves all three variants;
+the experiment's config.yaml records the variant trained).
 <dev-dir> `none` trains without a dev set (the config must score the last or averaged epochs);
 `inner` chooses among the config's select.grid by inner folds of the training speakers, then
 trains the chosen candidate on all of them (emogcn/training/nested.py).
@@ -25,6 +27,7 @@ from emogcn.atomic import write_text
 from emogcn.config import ConfigError, load_config
 from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
+from emogcn.models.build import VARIANTS
 from emogcn.training.config import TrainConfig
 from emogcn.training.trainer import resolve_config, run, train_made_from
 
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="overrides the config's seed")
     parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
     parser.add_argument("--cmvn", choices=("speaker", "global", "none", "auto"), help="overrides the config's cmvn")
+    parser.add_argument("--variant", choices=VARIANTS, help="overrides the config's model.variant")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("config")
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs), ("cmvn", args.cmvn)) if v is not None}
     try:
         cfg = load_config(TrainConfig, args.config, overrides)
+        if args.variant is not None:
+            cfg.model.variant = args.variant
         if args.epochs is not None and cfg.average_last > args.epochs:  # a quick run: average what there is
             logger.warning("--epochs %d < average_last %d: averaging the last %d epochs",
                            args.epochs, cfg.average_last, args.epochs)
