@@ -244,3 +244,19 @@ def speech_samples(n: int, seed: int = 77, rate: int = 16000) -> list:
         audio = corpus.synthesize(spk, emotion, np.random.default_rng([seed, i]))
         out.append(resample(audio.mean(axis=1).astype(np.float32), spk.rate, rate))
     return out
+
+
+def make_label_dir(path: Path, labels: list[str], va: list[tuple[float, float]] | None = None) -> tuple[Path, list[str]]:
+    """A data directory of len(labels) utterances over two speakers (no media), for graph tests:
+    (its path, its utterance ids in the order of labels)."""
+    from emogcn.data.datadir import spk2utt_from_utt2spk, write_map
+
+    path.mkdir(parents=True)
+    utts = [f"spk{i % 2}-utt{i:03d}" for i in range(len(labels))]
+    utt2spk = {u: u.split("-")[0] for u in utts}
+    write_map(path / "utt2spk", utt2spk)
+    write_map(path / "spk2utt", spk2utt_from_utt2spk(utt2spk))
+    write_map(path / "utt2emo", dict(zip(utts, labels)))
+    if va is not None:
+        write_map(path / "utt2va", {u: f"{v:.3f} {a:.3f}" for u, (v, a) in zip(utts, va)})
+    return path, utts

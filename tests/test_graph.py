@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import make_label_dir
 import yaml
 from scipy.stats import spearmanr
 
@@ -255,16 +257,8 @@ def test_glove_words_with_spaces_are_tolerated(tmp_path):
 
 
 def make_data_dir(path: Path, labels: list[str], va: list[tuple[float, float]] | None = None) -> Path:
-    """A data directory of len(labels) utterances over two speakers (no media)."""
-    path.mkdir(parents=True)
-    utts = [f"spk{i % 2}-utt{i:03d}" for i in range(len(labels))]
-    utt2spk = {u: u.split("-")[0] for u in utts}
-    write_map(path / "utt2spk", utt2spk)
-    write_map(path / "spk2utt", spk2utt_from_utt2spk(utt2spk))
-    write_map(path / "utt2emo", dict(zip(utts, labels)))
-    if va is not None:
-        write_map(path / "utt2va", {u: f"{v:.3f} {a:.3f}" for u, (v, a) in zip(utts, va)})
-    return path
+    return make_label_dir(path, labels, va)[0]
+
 
 
 LABELS = ["anger", "happiness", "neutral", "sadness"] * 6

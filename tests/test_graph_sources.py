@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from conftest import make_label_dir
 from emogcn import provenance as pv
 from emogcn.bin import build_graph as build_graph_cli
 from emogcn.bin import pseudo_dims as pseudo_dims_cli
@@ -27,15 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 CIRCUMPLEX = REPO / "conf" / "circumplex.yaml"
 
 
-def make_data_dir(path: Path, labels: list[str]) -> tuple[Path, list[str]]:
-    """A data directory of len(labels) utterances over two speakers (no media)."""
-    path.mkdir(parents=True)
-    utts = [f"spk{i % 2}-utt{i:03d}" for i in range(len(labels))]
-    utt2spk = {u: u.split("-")[0] for u in utts}
-    write_map(path / "utt2spk", utt2spk)
-    write_map(path / "spk2utt", spk2utt_from_utt2spk(utt2spk))
-    write_map(path / "utt2emo", dict(zip(utts, labels)))
-    return path, utts
+make_data_dir = make_label_dir
 
 
 LABELS = ["anger", "fear", "happiness", "neutral", "sadness"] * 4
