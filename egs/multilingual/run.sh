@@ -19,6 +19,9 @@
 #   3 sets       the mode's splits, their global CMVN and label graphs     -> data/<sets>/<split>, exp/<sets>/graph
 #   4 train      steps/train_splits.sh: every variant, seed and split      -> exp/<sets>/<variant>_<tag>_seed<s>/<split>
 #   5 score      steps/score_splits.sh, then the tables                    -> RESULTS.md, heat maps
+#                (cells from the pooled predictions per test corpus and language; within cells, whose
+#                corpus or language is among the split's training ones, marked * and averaged apart
+#                from the cross ones; the most-predicted class of each cell shows a collapse)
 # where <sets> = <mode>_<corpus1>_<corpus2>..., so other corpus lists never reuse these results.
 # Stages 0-2 and 4-5 are the corpus recipes' own steps, with their markers (emogcn/provenance.py).
 set -euo pipefail
@@ -111,7 +114,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       name=$variant${train_tag:+_$train_tag}_seed$seed
       # shellcheck disable=SC2086
       python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$name" --results RESULTS.md \
-        "exp/$sets/$name" $splits
+        --data-root "data/$sets" "exp/$sets/$name" $splits
     done
   done
 fi

@@ -1,12 +1,16 @@
 """The multilingual recipe's two Python steps.
 
     python -m emogcn.bin.cross_corpus sets --mode pooled|loco|matrix [--folds "1 2"] <out-dir> <name>=<corpus-data-dir> ...
-    python -m emogcn.bin.cross_corpus table --mode MODE --name NAME [--results RESULTS.md] <exp-dir> <split> ...
+    python -m emogcn.bin.cross_corpus table --mode MODE --name NAME [--results RESULTS.md] [--data-root DIR]
+        <exp-dir> <split> ...
 
 `sets` writes the splits of a mode (emogcn/data/multicorpus.py) and prints their names. `table`
-collects the UA of every (split, test corpus) and (split, language) cell of a scored experiment,
-prints the tables, appends them to RESULTS.md and draws <exp-dir>/ua_by_corpus.png and
-ua_by_lang.png.
+pools the predictions of every scored test set of each split and computes the UA of every
+(split, test corpus) and (split, test language) cell from them (emogcn/scoring/cross_corpus.py),
+marks the within cells (corpus or language among the split's training ones: --data-root, the
+`sets` output directory, tells them; without it the names of matrix and pooled splits do), prints
+the UA tables with the cross and within means apart and the most-predicted class of each cell,
+appends them to RESULTS.md and draws <exp-dir>/ua_by_corpus.png and ua_by_lang.png.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from emogcn.atomic import write_text
 from emogcn.data.datadir import DataDirError
 from emogcn.data.multicorpus import MODES, make_sets
 from emogcn.log import setup_logging
-from emogcn.scoring.cross_corpus import collect_cells, markdown_matrix, plot_matrix
+from emogcn.scoring.cross_corpus import collect_all, markdown_matrix, markdown_top_class, plot_matrix
 
 
 def _corpora(pairs: list[str]) -> dict[str, Path]:
@@ -48,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", choices=MODES, required=True)
     p.add_argument("--name", required=True, help="the experiment's name, e.g. emotion_gcn_ecapa_seed0")
     p.add_argument("--results", type=Path)
+    p.add_argument("--data-root", type=Path,
+                   help="the splits' data (the `sets` output dir): <split>/train tells the training corpora and "
+                        "languages, <split>/tests the test sets; default: from the split names")
     p.add_argument("exp_dir", type=Path)
     p.add_argument("splits", nargs="+")
     args = parser.parse_args(argv)
@@ -59,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(split.name)
             return 0
         text = [f"### {args.mode}: {args.name} ({datetime.date.today().isoformat()})\n"]
+        tables = collect_all(args.exp_dir, args.splits, args.data_root)
         for by, label in (("corpus", "test corpus"), ("lang", "test language")):
-            cells = collect_cells(args.exp_dir, args.splits, by)
+            cells = tables[by]
             text.append(markdown_matrix(cells, f"UA % by {label}:", corner="train \\ test"))
+            text.append(markdown_top_class(cells, f"Most-predicted class by {label} (share of the utterances):",
+                                           corner="train \\ test"))
             plot_matrix(cells, args.exp_dir / f"ua_by_{by}.png", f"{args.mode}: {args.name}\nUA % by {label}")
         block = "\n".join(text)
         print(block)
