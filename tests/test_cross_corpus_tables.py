@@ -172,6 +172,14 @@ def test_table_command_writes_both_tables_and_heat_maps(matrix, tmp_path, capsys
     # the recipe's old call, without --data-root, still works for matrix splits
     assert main(["table", "--mode", "matrix", "--name", "m", str(exp), "from_de1", "from_en"]) == 0
     assert "| from_de1 | 100.00* | 81.25 | 12.50 | 46.88 | 100.00 |" in capsys.readouterr().out
+    # scored again: its block is replaced, not repeated; another experiment's block is added beside it
+    args = ["--results", str(results), "--data-root", str(data), str(exp), "from_de1", "from_en"]
+    assert main(["table", "--mode", "matrix", "--name", "m", *args]) == 0
+    assert main(["table", "--mode", "matrix", "--name", "other", *args]) == 0
+    assert main(["table", "--mode", "matrix", "--name", "m", *args]) == 0
+    text = results.read_text()
+    assert text.count("### matrix: m (") == 1 and text.count("### matrix: other (") == 1
+    assert text.count("UA % by test corpus:") == 2 and text.index("### matrix: m (") < text.index("### matrix: other (")
 
 
 def test_table_errors_name_the_file(matrix, capsys):

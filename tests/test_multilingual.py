@@ -1,17 +1,22 @@
 """The multilingual recipe: the sets of each mode, the cross-corpus tables, and an end-to-end
-cross-corpus matrix over the mini corpus and the real EmoDB."""
+cross-corpus matrix over the mini corpus and the real EmoDB (with the networks, and with the classic
+SVM baseline beside them)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
+import yaml
 
 from conftest import EMODB, REPO, make_data_dir, run_sh
 from emogcn.data import datadir as dd
 from emogcn.data.multicorpus import make_sets
 from emogcn.scoring.cross_corpus import collect_cells
+from emogcn.scoring.metrics import classification_metrics
+from emogcn.scoring.report import read_classes, read_predictions
 
 
 def _corpus(root, name, speakers, num_folds):
@@ -73,16 +78,26 @@ def test_sets_need_prepared_corpora(tmp_path, corpora):
         make_sets("loco", {"a": corpora["a"]}, tmp_path / "m")
 
 
-@pytest.mark.corpus  # ../shared/corpora
-def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
-    if not (EMODB / "wav").is_dir():
-        pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")
+def _recipe_copy(tmp_path):
+    """A scratch egs/multilingual: its run.sh copied, the rest linked."""
     d = tmp_path / "multilingual"
     d.mkdir()
     src = REPO / "egs/multilingual"
     for name in ("steps", "utils", "local", "path.sh", "cmd.sh", "conf"):
         os.symlink(src / name, d / name)
     shutil.copy(src / "run.sh", d / "run.sh")
+    return d
+
+
+def _need_emodb():
+    if not (EMODB / "wav").is_dir():
+        pytest.fail(f"EmoDB not found at {EMODB}: the real-speech tests need ../shared/corpora/emodb")
+
+
+@pytest.mark.corpus  # ../shared/corpora
+def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
+    _need_emodb()
+    d = _recipe_copy(tmp_path)
     p = run_sh(f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --epochs 1", d)
     results = (d / "RESULTS.md").read_text()
     for variant in ("single_task", "emotion_gcn"):
@@ -96,3 +111,73 @@ def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
     # four shared classes: fear, boredom and disgust were dropped at stage 0, and counted
     assert set(dd.read_map(d / "data/emodb/all/utt2emo").values()) == {"anger", "happiness", "neutral", "sadness"}
     assert "dropped" in p.stderr and "| from_emodb |" in p.stdout
+
+
+@pytest.mark.unit  # refused before stage 0: no corpus is read
+def test_classic_refuses_frame_features_before_any_work(tmp_path):
+    d = _recipe_copy(tmp_path)
+    before = sorted(os.listdir(d))
+    p = run_sh("./run.sh --corpora 'mini emodb' --classic true", d, check=False)  # the default conf/fbank.yaml
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == ["run.sh: error: --classic true needs utterance-level functionals, not "
+                                     "conf/fbank.yaml: use --feat-config conf/egemaps.yaml or conf/compare.yaml"]
+    assert sorted(os.listdir(d)) == before  # no data/, exp/, not even the recipe lock
+    # the functionals pass the check (stop before stage 0: nothing is made either)
+    for feats in ("egemaps", "compare"):
+        run_sh(f"./run.sh --corpora 'mini emodb' --classic true --feat-config conf/{feats}.yaml --stop-stage -1", d)
+    assert not (d / "data").exists()
+
+
+def _table_row(block: str, title: str, row: str) -> dict[str, str]:
+    """{column: cell} of one row of a markdown table in a RESULTS.md block, found by its title."""
+    lines = block.split(title, 1)[1].strip().splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == row:
+            return dict(zip(header, cells))
+    raise AssertionError(f"no row {row} under '{title}'")
+
+
+@pytest.mark.corpus  # ../shared/corpora
+def test_classic_svm_in_the_matrix_over_mini_and_emodb(tmp_path):
+    _need_emodb()
+    d = _recipe_copy(tmp_path)
+    cmd = (f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --feat-config conf/egemaps.yaml"
+           " --train-config conf/train_mlp.yaml --train-tag mlp --classic true --epochs 1 --variants single_task")
+    p = run_sh(cmd, d)
+    data, exp = d / "data/matrix_mini_emodb", d / "exp/matrix_mini_emodb/svm"
+    splits = (data / "splits").read_text().split()
+    assert sorted(splits) == ["from_emodb", "from_mini"]
+    for split in splits:  # an SVM per split, trained on its training speakers, predicting every one of its test sets
+        tests = (data / split / "tests").read_text().split()
+        assert sorted(tests) == ["test_emodb", "test_mini"]
+        for t in tests:
+            assert (exp / split / f"scores/{t}/predictions.tsv").is_file()
+            assert (exp / split / f"scores/{t}/metrics.json").is_file()  # steps/score.sh
+        svm = yaml.safe_load((exp / split / "svm.yaml").read_text())
+        # kernel and C chosen on all the split's training speakers (train and dev), as run_corpus.sh does
+        assert set(svm["training"]["speakers"]) == _spks(data / split / "train") | _spks(data / split / "dev")
+    assert p.stderr.count("train_svm.sh: SVM ") == 2
+
+    results = (d / "RESULTS.md").read_text()
+    assert "### matrix: single_task_mlp_seed0" in results
+    assert results.count("### matrix: svm (") == 1
+    block = results.split("### matrix: svm (", 1)[1].split("\n### ", 1)[0]
+    assert re.search(r"mean within UA \d+\.\d\d \(2 cells\); mean cross UA \d+\.\d\d \(2 cells\)", block)
+    # a cross cell recomputed from the SVM's own predictions: EmoDB's SVM on the whole mini corpus
+    preds = read_predictions(exp / "from_emodb/scores/test_mini/predictions.tsv",
+                             read_classes(exp / "from_emodb/classes.txt"))
+    ua = classification_metrics(preds.refs, preds.hyps, preds.classes)["UA"]
+    row = _table_row(block, "UA % by test corpus:", "from_emodb")
+    assert row["mini"] == f"{100 * ua:.2f}"
+    assert row["emodb"].endswith("*")  # within: its own test speakers
+
+    # the same run again: nothing is trained again, the SVMs and their predictions are kept
+    done = {split: (exp / split / ".done").read_text() for split in splits}
+    mtime = (exp / "from_emodb/scores/test_mini/predictions.tsv").stat().st_mtime_ns
+    p2 = run_sh(cmd, d)
+    assert "train_svm.sh: SVM " not in p2.stderr
+    assert p2.stderr.count("is already done with this config and data") >= 2
+    assert {split: (exp / split / ".done").read_text() for split in splits} == done
+    assert (exp / "from_emodb/scores/test_mini/predictions.tsv").stat().st_mtime_ns == mtime

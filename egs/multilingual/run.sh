@@ -13,12 +13,18 @@
 # training corpora's, each utterance is trained (label_space: corpus in the training config) and,
 # by default, scored among its own corpus's classes; --label-space union scores among every class.
 # Corpus `mini` is synthesized (no --db-roots entry needed). Tables go to RESULTS.md and heat maps
-# to exp/<sets>/<experiment>/ua_by_{corpus,lang}.png.
+# to exp/<sets>/<experiment>/ua_by_{corpus,lang}.png. --classic true adds the classic baseline, an SVM
+# over the functionals (--feat-config conf/egemaps.yaml or conf/compare.yaml), in every split and mode:
+#
+#   ./run.sh --corpora "emodb mini" --db-roots "emodb=..." --feat-config conf/egemaps.yaml \
+#     --train-config conf/train_mlp.yaml --train-tag mlp --classic true
 #
 #   0-2 corpora  steps/run_corpus.sh stages 0-2 per corpus                -> data/<corpus>/{all,folds}, features, CMVN
 #   3 sets       the mode's splits, their global CMVN and label graphs     -> data/<sets>/<split>, exp/<sets>/graph
 #   4 train      steps/train_splits.sh: every variant, seed and split      -> exp/<sets>/<variant>_<tag>_seed<s>/<split>
-#   5 score      steps/score_splits.sh, then the tables                    -> RESULTS.md, heat maps
+#                --classic true: steps/train_svm.sh per split, on its train and dev sets, predicting its test sets
+#                (kernel and C by inner cross-validation on the split's training speakers) -> exp/<sets>/svm[_<cmvn>]/<split>
+#   5 score      steps/score_splits.sh (and steps/score.sh for the SVM), then the tables -> RESULTS.md, heat maps
 #                (cells from the pooled predictions per test corpus and language; within cells, whose
 #                corpus or language is among the split's training ones, marked * and averaged apart
 #                from the cross ones; the most-predicted class of each cell shows a collapse)
@@ -39,17 +45,28 @@ epochs=
 gpu=auto
 train_nj=2                  # trainings at once on the CPU, one thread each
 variants="single_task emotion_gcn"
+feat_config=conf/fbank.yaml   # stage 1 of every corpus (the training config must fit it)
 train_config=conf/train_ecapa.yaml
 train_tag=ecapa
 graph_config=conf/graph.yaml
 word_vectors=               # node features: one .vec file, or per language "en=wiki.multi.en.vec de=..."
 label_space=config          # scoring: corpus (each utterance among its corpus's classes) | union | config
+cmvn=                       # speaker | global | none: overrides the training configs' (and the SVM's) normalisation
+classic=false               # true: also the classic baseline, an SVM over the functionals (needs an openSMILE
+                            # functionals --feat-config), experiments exp/<sets>/svm[_<cmvn>]
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
-       [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]"
+       [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]
+       [--feat-config conf/fbank.yaml] [--train-config conf/train_ecapa.yaml] [--train-tag ecapa] [--cmvn speaker|global|none] [--classic true]"
 
 . ./cmd.sh
 . steps/lib.sh
 . utils/parse_options.sh
+case "$cmvn" in ''|speaker|global|none) ;; *) die "--cmvn $cmvn: expected speaker, global or none" ;; esac
+# The SVM needs one row of functionals per utterance (openSMILE, feature_level functionals): refuse before any work.
+if [ "$classic" = true ] && ! { grep -Eq '^type:[[:space:]]*opensmile[[:space:]]*(#.*)?$' "$feat_config" 2>/dev/null \
+    && ! grep -Eq '^feature_level:[[:space:]]*lld' "$feat_config"; }; then
+  die "--classic true needs utterance-level functionals, not $feat_config: use --feat-config conf/egemaps.yaml or conf/compare.yaml"
+fi
 lock_recipe_dir
 
 root_of() {  # the --db-roots entry of a corpus ('' when not given: stage 0 must have been run before)
@@ -62,7 +79,7 @@ if [ "$stage" -le 2 ]; then
   for c in $corpora; do
     log "stages $stage-$(( stop_stage < 2 ? stop_stage : 2 )) of corpus $c"
     steps/run_corpus.sh --corpus "$c" --db-root "$(root_of "$c")" --classes "$classes" \
-      --data "data/$c" --exp "exp/$c" --nj "$nj" --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
+      --data "data/$c" --exp "exp/$c" --nj "$nj" --feat-config "$feat_config" --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
   done
 fi
 
@@ -100,10 +117,22 @@ fi
 [ -f "data/$sets/splits" ] || { [ "$stop_stage" -lt 4 ] && exit 0; die "data/$sets not made: run stage 3 first"; }
 splits=$(cat "data/$sets/splits")
 split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variants" --tag "$train_tag")
+svm=svm${cmvn:+_$cmvn}   # the classic baseline's experiment: exp/$sets/$svm/<split>
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   # shellcheck disable=SC2086  # the split names are a word list
-  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" ${epochs:+--epochs "$epochs"} \
+  steps/train_splits.sh "${split_opts[@]}" --train-nj "$train_nj" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
     "$train_config" "data/$sets" "exp/$sets/graph" "exp/$sets" $splits
+  if [ "$classic" = true ]; then
+    log "stage 4: the classic baseline (SVM over the functionals), splits $splits -> exp/$sets/$svm"
+    for split in $splits; do  # all the split's training speakers (train and dev): the SVM selects by inner CV on them
+      tests=()
+      for t in $(cat "data/$sets/$split/tests"); do tests+=("$t=data/$sets/$split/$t"); done
+      train=data/$sets/$split/train
+      [ ! -d "data/$sets/$split/dev" ] || train=$train,data/$sets/$split/dev
+      steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$train" "${tests[@]}" \
+        "exp/$sets/$svm/$split"
+    done
+  fi
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
@@ -117,4 +146,13 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         --data-root "data/$sets" "exp/$sets/$name" $splits
     done
   done
+  if [ "$classic" = true ]; then
+    for split in $splits; do
+      [ -f "exp/$sets/$svm/$split/.done" ] || die "exp/$sets/$svm/$split: no finished SVM: run stage 4 with --classic true first"
+      for t in $(cat "data/$sets/$split/tests"); do steps/score.sh "exp/$sets/$svm/$split" "$t"; done
+    done
+    # shellcheck disable=SC2086
+    python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$svm" --results RESULTS.md \
+      --data-root "data/$sets" "exp/$sets/$svm" $splits
+  fi
 fi

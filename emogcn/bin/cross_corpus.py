@@ -40,6 +40,18 @@ def _corpora(pairs: list[str]) -> dict[str, Path]:
     return corpora
 
 
+def _replace_block(old: str, block: str, header: str, experiment: str) -> str:
+    """RESULTS.md with `block` in place of an earlier block of the same experiment (its header and
+    experiment line), or appended: scoring again must not leave two copies of one result."""
+    parts = old.rstrip("\n").split("\n### ")
+    kept = [parts[0]] + ["### " + p for p in parts[1:]]
+    for i in range(1, len(kept)):
+        if kept[i].startswith(header) and experiment.strip() in kept[i]:
+            kept[i] = block.rstrip("\n")
+            return "\n".join(kept) + "\n"
+    return "\n".join(kept) + "\n\n" + block
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -65,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             for split in make_sets(args.mode, _corpora(args.corpora), args.out, folds):
                 print(split.name)
             return 0
-        text = [f"### {args.mode}: {args.name} ({datetime.date.today().isoformat()})\n"]
+        text = [f"### {args.mode}: {args.name} ({datetime.date.today().isoformat()})\n",
+                f"Experiment: `{args.exp_dir}`\n"]
         tables = collect_all(args.exp_dir, args.splits, args.data_root)
         for by, label in (("corpus", "test corpus"), ("lang", "test language")):
             cells = tables[by]
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(block)
         if args.results:
             old = args.results.read_text(encoding="utf-8") if args.results.exists() else "# Multilingual results\n"
-            write_text(args.results, old.rstrip("\n") + "\n\n" + block)
+            write_text(args.results, _replace_block(old, block, f"### {args.mode}: {args.name} (", text[1]))
     return run.status
 
 
