@@ -11,4 +11,5 @@
 # in every egs/<corpus>/run.sh; the 2-D CNN config (conf/train_cnn.yaml), 12 epochs.
 set -euo pipefail
 exec steps/run_corpus.sh --corpus mini --db-root db/mini --epochs 12 --train-nj 1 \
-  --train-config conf/train_cnn.yaml --train-tag "" "$@"
+  --feat-config conf/fbank.yaml \
+  --train-config conf/train_cnn.yaml --train-tag "" --seeds 0 --variants "single_task multi_task emotion_gcn" "$@"

@@ -34,7 +34,8 @@ nj=2                        # feature jobs at once
 classes=all                 # all | four (angry/happy/neutral/sad, conf/emotions.yaml) | a,b,c
 fold_opts=                  # overrides the corpus's fold protocol, e.g. "--protocol groups --num-groups 5"
 prepare_opts=               # more options for local/prepare_<corpus>.py (mini: local/make_mini_corpus.py)
-feat_config=conf/fbank.yaml # a face config (conf/face*.yaml) for image corpora
+feat_config=conf/compare.yaml  # ComParE functionals (issue 15: the speech default); conf/fbank.yaml for frame
+                            # backbones; a face config (conf/face*.yaml) for image corpora
 feat_tag=                   # e.g. compare: features in data/compare, beside other front-ends'
 speed_perturb=              # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
 normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
@@ -42,14 +43,15 @@ max_fail_fraction=0.1       # stage 1 fails when more utterances than this canno
 graph_config=conf/graph.yaml
 graph_tag=auto              # exp/graph_<tag>[_<feat-tag>]
 word_vectors=               # node features: a .vec file, or "en=wiki.multi.en.vec de=..." (default one-hot)
-variants="single_task multi_task emotion_gcn"
-train_config=conf/train_ecapa.yaml     # one config per backbone, model.variant set per variant (conf/train_cnn.yaml: the 2-D CNN)
-train_tag=ecapa             # experiments: exp/<variant>_<tag>_seed<s>
-seeds="0"
+variants="single_task emotion_gcn"  # multi_task needs dimensional labels (or --pseudo-dims)
+train_config=conf/train_mlp.yaml       # one config per backbone, model.variant set per variant (conf/train_ecapa.yaml on fbank)
+train_tag=mlp               # experiments: exp/<variant>_<tag>_seed<s>
+seeds="0 1 2"                # RESULTS.md gives their mean and spread
 folds=                      # e.g. "1 2" for a quick run; empty: every fold
 epochs=                     # overrides the configs' epochs (quick runs)
 cmvn=                       # speaker | global | none: overrides the training configs' normalisation
-dev=speaker                 # speaker: one training speaker per fold is dev (epoch selection); none: it trains
+dev=auto                    # auto: what the training config needs (python -m emogcn.bin.train --dev-selection);
+                            # speaker: one training speaker per fold is dev (epoch selection); none: it trains
                             # too (fold<k>/train_dev), the config scoring its last or averaged epochs;
                             # inner: the config's select.grid chosen by inner folds of the training speakers
 classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
@@ -64,9 +66,9 @@ package_train=              # stage 6: all: train one final model on every speak
                             # config, epochs and seed, and package it; its card quotes the cross-validated row
 package_dir=                # stage 6: where the package goes (default: exp/model)
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
-       [--feat-config conf/fbank.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
+       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
-       [--train-config conf/train_ecapa.yaml] [--train-tag T] [--graph-tag T] [--word-vectors F]
+       [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true] [--graph-tag T] [--word-vectors F]
        [--package-variant V] [--package-from exp/E] [--package-fold K] [--package-train all] [--package-dir exp/model]"
 
 . ./cmd.sh
@@ -109,11 +111,13 @@ all_folds=$(find "$data/folds" -mindepth 1 -maxdepth 1 -name 'fold*' -printf '%f
 [ -n "$all_folds" ] || die "no folds under $data/folds: run stage 0 first"
 folds=${folds:-$all_folds}
 for k in $folds; do [ -d "$data/folds/fold$k" ] || die "--folds: no fold $k under $data/folds (there are: $all_folds)"; done
+[ "$dev" != auto ] || dev=$(python -m emogcn.bin.train --dev-selection "$train_config") \
+  || die "--dev auto: cannot read $train_config"
 case "$dev" in
   speaker) train_set=train; dev_set=dev ;;
   none) train_set=train_dev; dev_set=none ;;
   inner) train_set=train_dev; dev_set=inner ;;
-  *) die "--dev $dev: expected speaker, none or inner" ;;
+  *) die "--dev $dev: expected auto, speaker, none or inner" ;;
 esac
 [ -z "$speed_perturb" ] || train_set=${train_set}_sp
 

@@ -45,9 +45,9 @@ def test_every_prepared_corpus_has_a_recipe():
         text = run.read_text()
         assert f"--corpus {corpus}" in text, corpus
         # the configs its run.sh names (or run_corpus.sh's defaults) resolve from the recipe
-        train_config = _option(text, "train-config", "conf/train_ecapa.yaml")
+        train_config = _option(text, "train-config", "conf/train_mlp.yaml")
         needed = ["steps", "utils", "local", "path.sh", "cmd.sh", "conf/emotions.yaml", "conf/graph.yaml",
-                  "conf/label_words.yaml", _option(text, "feat-config", "conf/fbank.yaml"), train_config]
+                  "conf/label_words.yaml", _option(text, "feat-config", "conf/compare.yaml"), train_config]
         for name in needed:
             assert (d / name).exists(), f"{corpus}: {name} is missing or a broken link"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import FAULT_TRAIN_CONFIG, run_sh
+from conftest import FAULT_TRAIN_CONFIG, REPO, run_sh
 from emogcn.data import datadir as dd
 from emogcn.training.config import TrainConfig
 from emogcn.training.nested import grid_points, inner_groups
@@ -52,3 +52,23 @@ def test_inner_selection_never_sees_the_test_speakers(mini):
     again = run_sh("steps/train.sh --gpu -1 inner.yaml data/folds/fold1/train_dev inner exp/graph exp/inner", mini)
     assert "already trained" in again.stderr
     run_sh("steps/infer.sh --gpu -1 exp/inner data/folds/fold1/test test", mini)
+
+
+def test_dev_auto_follows_what_the_config_selects(tmp_path):
+    """A recipe's --dev auto: inner for a select.grid, speaker for the best dev epoch, none (the dev
+    speaker trains) for configs that score their last or averaged epochs, as the shipped MLP does."""
+    from emogcn.bin.train import main
+
+    cases = {"inner": {"average_last": 1, "inference_checkpoint": "averaged", "select": {"grid": {"epochs": [1, 2]}}},
+             "speaker": {"inference_checkpoint": "best"},
+             "none": {"average_last": 2, "inference_checkpoint": "averaged"}}
+    for want, cfg in cases.items():
+        (tmp_path / f"{want}.yaml").write_text(yaml.safe_dump({"epochs": 3, **cfg}))
+        assert load_config(TrainConfig, tmp_path / f"{want}.yaml").dev_selection() == want
+    p = run_sh(f"python -m emogcn.bin.train --dev-selection {tmp_path}/speaker.yaml", tmp_path)
+    assert p.stdout == "speaker\n"
+    p = run_sh("python -m emogcn.bin.train --dev-selection conf/train_mlp.yaml", REPO)
+    assert p.stdout == "none\n"  # the speech default: the dev speaker trains
+    with pytest.raises(SystemExit) as e:  # training still needs all five arguments
+        main([str(tmp_path / "speaker.yaml"), "data/train"])
+    assert e.value.code == 2

@@ -11,7 +11,8 @@ from conftest import FAULT_TRAIN_CONFIG, link_recipe_dir, run_sh, speech_samples
 
 TINY = {**FAULT_TRAIN_CONFIG, "epochs": 2, "batch_size": 8, "inference_checkpoint": "last"}
 RECIPE = ("steps/run_corpus.sh --corpus mini --db-root db --prepare-opts '--speakers-per-language 2 --utts-per-class 3'"
-          " --fold-opts '--protocol groups --num-groups 2' --train-config ./tiny.yaml --train-tag t"
+          " --fold-opts '--protocol groups --num-groups 2' --feat-config conf/fbank.yaml --train-config ./tiny.yaml"
+          " --train-tag t --seeds 0 --dev speaker"
           " --variants 'emotion_gcn single_task' --train-nj 1 --folds 2")
 
 

@@ -5,6 +5,10 @@
 
 --variant overrides the config's model.variant (one config per backbone serves all three variants;
 the experiment's config.yaml records the variant trained).
+    python -m emogcn.bin.train --dev-selection <config.yaml>    (prints speaker, none or inner)
+
+--dev-selection prints what the config needs from a recipe's `--dev auto`: inner with a select.grid,
+speaker when it scores the best dev epoch, none when it scores the last or averaged epochs.
 <dev-dir> `none` trains without a dev set (the config must score the last or averaged epochs);
 `inner` chooses among the config's select.grid by inner folds of the training speakers, then
 trains the chosen candidate on all of them (emogcn/training/nested.py).
@@ -75,12 +79,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=VARIANTS, help="overrides the config's model.variant")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--dev-selection", action="store_true",
+                        help="print the selection the config needs (speaker, none or inner) and exit")
     parser.add_argument("config")
-    parser.add_argument("train_dir", type=Path)
-    parser.add_argument("dev_dir", help="the dev set, none, or inner")
-    parser.add_argument("graph_dir", type=Path)
-    parser.add_argument("exp_dir", type=Path)
+    parser.add_argument("train_dir", type=Path, nargs="?")
+    parser.add_argument("dev_dir", nargs="?", help="the dev set, none, or inner")
+    parser.add_argument("graph_dir", type=Path, nargs="?")
+    parser.add_argument("exp_dir", type=Path, nargs="?")
     args = parser.parse_args(argv)
+    if args.dev_selection:
+        try:
+            print(load_config(TrainConfig, args.config).dev_selection())
+        except (ConfigError, FileNotFoundError) as e:
+            print(f"train: error: {e}", file=sys.stderr)
+            return 1
+        return 0
+    if args.exp_dir is None:
+        parser.error("expected <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>")
     setup_logging()
     import torch
 

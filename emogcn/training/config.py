@@ -98,6 +98,15 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader processes reading batches (0: in the training process)
     max_frames: int = 0  # > 0: batches of at most this many padded frames instead of batch_size utterances
 
+    def dev_selection(self) -> str:
+        """What a recipe's `--dev auto` means for this config: inner when it has a select.grid, speaker
+        when it scores the best epoch on dev, none when it scores the last or averaged epochs (a dev
+        speaker would select nothing, so it trains: with 4-6 speakers one speaker is a fifth to a third
+        of the training data)."""
+        if self.select.grid:
+            return "inner"
+        return "speaker" if self.inference_checkpoint == "best" else "none"
+
     def __post_init__(self):
         # a path or a mapping (YAML, or to_dict of a config) becomes the checked SslConfig
         if isinstance(self.upstream, str):

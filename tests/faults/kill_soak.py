@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 STAGE0 = ("steps/prepare_corpus.sh --prepare-opts '--speakers-per-language 2 --utts-per-class {utts}' "
           "--fold-opts '--protocol groups --num-groups 2' mini db data")
 RUN = ("steps/run_corpus.sh --stage 1 --nj 2 --train-nj 2 --folds '1 2' --epochs {epochs} "
-       "--variants 'single_task emotion_gcn' --train-config ./soak.yaml --train-tag soak")
+       "--variants 'single_task emotion_gcn' --feat-config conf/fbank.yaml --train-config ./soak.yaml --train-tag soak --seeds 0 --dev speaker")
 # A small CNN: every stage runs, and one training lasts seconds, so kills land in every stage.
 SOAK_CONFIG = {
     "model": {"backbone": "speech_cnn", "backbone_options": {"channels": [8, 16], "embed_dim": 32}, "gcn_hidden": 16},
