@@ -54,6 +54,9 @@ dev=auto                    # auto: what the training config needs (python -m em
                             # speaker: one training speaker per fold is dev (epoch selection); none: it trains
                             # too (fold<k>/train_dev), the config scoring its last or averaged epochs;
                             # inner: the config's select.grid chosen by inner folds of the training speakers
+pseudo_dims=false           # true: train on fold<k>/<set>_pd, the training set with valence/arousal targets from each
+                            # class's circumplex coordinates (conf/circumplex.yaml, emogcn.bin.pseudo_dims), so that
+                            # multi_task and the GCN's dimension nodes train on a corpus without dimensional labels
 classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
                             # inner cross-validation on the training speakers), rows svm_<feat-tag>
 gpu=auto
@@ -68,7 +71,8 @@ package_dir=                # stage 6: where the package goes (default: exp/mode
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
        [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
-       [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true] [--graph-tag T] [--word-vectors F]
+       [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true]
+       [--pseudo-dims true] [--graph-tag T] [--word-vectors F]
        [--package-variant V] [--package-from exp/E] [--package-fold K] [--package-train all] [--package-dir exp/model]"
 
 . ./cmd.sh
@@ -187,6 +191,8 @@ fi
 
 # the graph of the labels a model trains on: the fold's train set, or train and dev together (--dev none)
 graph_set=${train_set%_sp}
+pd_sets=$(printf '%s\n' "$train_set" "$graph_set" | sort -u | xargs)  # the sets that get pseudo-dimensions
+if [ "$pseudo_dims" = true ]; then train_set=${train_set}_pd; graph_set=${graph_set}_pd; fi
 graph_dir=$exp/graph_$graph_tag$log_suffix
 [ "$graph_set" = train ] || graph_dir=${graph_dir}_$graph_set
 split_names=()
@@ -195,6 +201,11 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   graph_opts=(--config "$graph_config")
   [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
   for k in $folds; do
+    if [ "$pseudo_dims" = true ]; then  # a copy of the labels' set: remade each time, the same content and id
+      for t in $pd_sets; do
+        python -m emogcn.bin.pseudo_dims --force conf/circumplex.yaml "$data/folds/fold$k/$t" "$data/folds/fold$k/${t}_pd"
+      done
+    fi
     log "stage 3: label graph of fold $k -> $graph_dir/fold$k"
     steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
       "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k"
