@@ -54,6 +54,9 @@ dev=auto                    # auto: what the training config needs (python -m em
                             # speaker: one training speaker per fold is dev (epoch selection); none: it trains
                             # too (fold<k>/train_dev), the config scoring its last or averaged epochs;
                             # inner: the config's select.grid chosen by inner folds of the training speakers
+fusion=auto                 # late fusion with a classic partner: an SVM over these functionals' features (conf/egemaps.yaml),
+                            # in data[/<feat-tag>]/<name>, its posteriors averaged with each seed's (exp/fusion_<variant>_<tag>_seed<s>);
+                            # auto: conf/egemaps.yaml when --feat-config is openSMILE functionals (the speech default), else none
 pseudo_dims=false           # true: train on fold<k>/<set>_pd, the training set with valence/arousal targets from each
                             # class's circumplex coordinates (conf/circumplex.yaml, emogcn.bin.pseudo_dims), so that
                             # multi_task and the GCN's dimension nodes train on a corpus without dimensional labels
@@ -72,7 +75,7 @@ help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stag
        [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
        [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true]
-       [--pseudo-dims true] [--graph-tag T] [--word-vectors F]
+       [--fusion auto|none|conf/egemaps.yaml] [--pseudo-dims true] [--graph-tag T] [--word-vectors F]
        [--package-variant V] [--package-from exp/E] [--package-fold K] [--package-train all] [--package-dir exp/model]"
 
 . ./cmd.sh
@@ -90,6 +93,26 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     "$corpus" "$root" "$data"
 fi
 [ "$stop_stage" -ge 1 ] || exit 0
+
+functionals() {  # is this feature config utterance-level openSMILE functionals (what an SVM takes)?
+  grep -Eq '^type:[[:space:]]*opensmile([[:space:]]|$)' "$1" 2>/dev/null && ! grep -Eq '^feature_level:[[:space:]]*lld' "$1"
+}
+if [ "$fusion" = auto ]; then
+  fusion=none
+  if functionals "$feat_config"; then fusion=conf/egemaps.yaml; fi
+fi
+fusion_tag=
+if [ "$fusion" != none ]; then
+  functionals "$fusion" || die "--fusion $fusion: expected openSMILE functionals (conf/egemaps.yaml, conf/compare.yaml) or none"
+  fusion_tag=$(basename "$fusion" .yaml)
+  [ "$fusion_tag" != "${feat_tag:-}" ] || die "--fusion $fusion: its features would share data/$fusion_tag with --feat-tag $feat_tag"
+  if [ "$stage" -le 2 ]; then  # the partner's features and statistics, in data/<fusion-tag> beside this front-end's
+    "$0" --corpus "$corpus" --data "$data" --exp "$exp" --nj "$nj" --normalize "$normalize" \
+      --max-fail-fraction "$max_fail_fraction" --feat-config "$fusion" --feat-tag "$fusion_tag" --fusion none \
+      --stage "$(( stage > 1 ? stage : 1 ))" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
+  fi
+  fusion_data=$data/$fusion_tag
+fi
 
 if [ -n "$feat_tag" ]; then
   # Stage 0's data directories without any front-end's features: the copy this front-end works in.
@@ -220,6 +243,15 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     "$train_config" "$data/folds" "$graph_dir" "$exp" "${split_names[@]}"
 fi
 svm=svm$log_suffix${cmvn:+_$cmvn}   # the classic baseline's experiment
+fusion_svm=svm_$fusion_tag${cmvn:+_$cmvn}   # the fusion partner's (--fusion)
+if [ -n "$fusion_tag" ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "stage 4: the fusion partner (SVM over $fusion_tag functionals), folds $folds -> $exp/$fusion_svm"
+  [ -f "$fusion_data/folds/.cmvn.done" ] || die "--fusion $fusion: $fusion_data has no features yet: run stages 1-2, or --fusion none"
+  for k in $folds; do
+    f=$fusion_data/folds/fold$k
+    steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$f/train_dev" test="$f/test" "$exp/$fusion_svm/fold$k"
+  done
+fi
 if [ "$classic" = true ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: the classic baseline (SVM over the functionals), folds $folds -> $exp/$svm"
   for k in $folds; do  # all of the fold's training speakers: the SVM selects by inner cross-validation
@@ -257,6 +289,31 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     done
     python -m emogcn.bin.pool_scores --name "$svm" --results "$results" "$exp/$svm/pooled" "${fold_scores[@]}"
     table+=("$svm=$exp/$svm/pooled/metrics.json")
+  fi
+  if [ -n "$fusion_tag" ]; then
+    fold_scores=()
+    for k in $folds; do
+      [ -f "$exp/$fusion_svm/fold$k/.done" ] || die "$exp/$fusion_svm/fold$k: the fusion partner is not trained: run stage 4"
+      steps/score.sh "$exp/$fusion_svm/fold$k" test
+      fold_scores+=("$exp/$fusion_svm/fold$k/scores/test")
+    done
+    python -m emogcn.bin.pool_scores --name "$fusion_svm" --results "$results" "$exp/$fusion_svm/pooled" "${fold_scores[@]}"
+    table+=("$fusion_svm=$exp/$fusion_svm/pooled/metrics.json")
+    for variant in $variants; do  # each seed's posteriors averaged with the partner's, equal weights
+      name=fusion_$variant${train_tag:+_$train_tag}
+      seed_dirs=()
+      for seed in $seeds; do
+        python -m emogcn.bin.pool_scores --fuse --name "${name}_seed$seed" --results "$results" \
+          "$exp/${name}_seed$seed/pooled" "$exp/$variant${train_tag:+_$train_tag}_seed$seed/pooled" "$exp/$fusion_svm/pooled"
+        seed_dirs+=("$exp/${name}_seed$seed/pooled")
+        table+=("${name}_seed$seed=$exp/${name}_seed$seed/pooled/metrics.json")
+      done
+      if [ "${#seed_dirs[@]}" -gt 1 ]; then
+        python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" "$exp/${name}_seeds" \
+          "${seed_dirs[@]}"
+        table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
+      fi
+    done
   fi
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"
   python -m emogcn.bin.pool_scores --table "${table[@]}"

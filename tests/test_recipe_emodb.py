@@ -55,7 +55,17 @@ def test_emodb_default_recipe_two_folds_well_above_chance(recipe):
         # 7 classes: chance UA is 14.3 %; two folds of this configuration score about 70-85 %
         assert metrics["UA"] > 0.55, (variant, metrics["UA"])
     assert not (recipe / "exp/multi_task_mlp_seed0").exists()
-    assert "emotion_gcn_mlp_seed0" in (recipe / "RESULTS.md").read_text()
+    # the fusion partner (--fusion auto: an SVM over eGeMAPS, its own data/egemaps), and each seed fused with it
+    assert kaldiio.load_mat(next(iter(dd.read_map(recipe / "data/egemaps/all/feats.scp").values()))).shape == (1, 88)
+    svm = json.loads((recipe / "exp/svm_egemaps/pooled/metrics.json").read_text())
+    results = (recipe / "RESULTS.md").read_text()
+    for variant in ("single_task", "emotion_gcn"):
+        fused = json.loads((recipe / f"exp/fusion_{variant}_mlp_seed0/pooled/metrics.json").read_text())
+        alone = json.loads((recipe / f"exp/{variant}_mlp_seed0/pooled/metrics.json").read_text())
+        assert fused["info"]["fused"] == "2" and fused["num_utts"] == svm["num_utts"] == alone["num_utts"] > 0
+        assert fused["UA"] > 0.55, (variant, fused["UA"])
+        assert f"| fusion_{variant}_mlp_seed0 |" in results
+    assert "emotion_gcn_mlp_seed0" in results and "| svm_egemaps |" in results
 
 
 def test_frontend_grid_passes_normalisation_and_names_it(recipe):
