@@ -79,7 +79,7 @@ if [ "$stage" -le 2 ]; then
   for c in $corpora; do
     log "stages $stage-$(( stop_stage < 2 ? stop_stage : 2 )) of corpus $c"
     steps/run_corpus.sh --corpus "$c" --db-root "$(root_of "$c")" --classes "$classes" \
-      --data "data/$c" --exp "exp/$c" --nj "$nj" --feat-config "$feat_config" --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
+      --data "data/$c" --exp "exp/$c" --nj "$nj" --feat-config "$feat_config" --fusion none --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
   done
 fi
 
