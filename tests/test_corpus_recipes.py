@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, make_data_dir, run_sh
+from conftest import REPO, link_recipe_dir, make_data_dir, run_sh
 from emogcn.config import ConfigError
 from emogcn.data import datadir as dd
 from emogcn.data.labels import resolve_classes
@@ -183,3 +183,12 @@ def test_combine_carries_speaker_files(tmp_path):
     dd.write_map(b / "cmvn.scp", {"y-s1": "b.ark:1"})
     dd.combine_data(tmp_path / "ab", [a, b])
     assert dd.read_map(tmp_path / "ab/cmvn.scp") == {"x-s1": "a.ark:1", "y-s1": "b.ark:1"}
+
+
+def test_fusion_partner_must_be_functionals(tmp_path):
+    # --fusion names an SVM's features: frame features are refused in one line, before any work
+    d = link_recipe_dir(tmp_path / "recipe")
+    p = run_sh("steps/run_corpus.sh --corpus mini --stage 1 --fusion conf/fbank.yaml", d, check=False)
+    assert p.returncode == 1 and ("--fusion conf/fbank.yaml: expected openSMILE functionals "
+                                  "(conf/egemaps.yaml, conf/compare.yaml) or none") in p.stderr, p.stderr
+    assert not (d / "data").exists()
