@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 
 def _umask() -> int:
@@ -52,6 +52,26 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_open(path) as f:
         f.write(text)
+
+
+def rewrite_lines(path: str | os.PathLike, edit: Callable[[list[str]], str]) -> None:
+    """Read-modify-write of a text file shared by concurrent writers (RESULTS.md rows): `edit` gets
+    the current lines (ends kept, the last one ending in a newline; [] when the file is absent) and
+    returns the new text, written under a temporary name and renamed, all under a lock on the
+    directory (no lock file left behind), so that no writer loses another's change."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        import fcntl
+
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        write_text(path, edit(old.splitlines(keepends=True)))
+    finally:
+        os.close(dir_fd)  # also releases the lock
 
 
 def repoint_scp(scp: str | os.PathLike, ark: str | os.PathLike) -> str:

@@ -260,6 +260,13 @@ if [ "$classic" = true ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   done
 fi
 
+summarise_seeds() {  # <name> <seed result dir>...: a row of their mean and spread, when there are several
+  local name=$1
+  shift
+  [ $# -gt 1 ] || return 0
+  python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" "$exp/${name}_seeds" "$@"
+  table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
+}
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: scoring $variants, seeds $seeds, folds $folds"
   steps/score_splits.sh "${split_opts[@]}" "$data/folds" "$exp" "${split_names[@]}"
@@ -275,11 +282,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       seed_dirs+=("$e/pooled")
       table+=("${name}_seed$seed=$e/pooled/metrics.json")
     done
-    if [ "${#seed_dirs[@]}" -gt 1 ]; then
-      python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" "$exp/${name}_seeds" \
-        "${seed_dirs[@]}"
-      table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
-    fi
+    summarise_seeds "$name" "${seed_dirs[@]}"
   done
   if [ "$classic" = true ]; then
     fold_scores=()
@@ -308,11 +311,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         seed_dirs+=("$exp/${name}_seed$seed/pooled")
         table+=("${name}_seed$seed=$exp/${name}_seed$seed/pooled/metrics.json")
       done
-      if [ "${#seed_dirs[@]}" -gt 1 ]; then
-        python -m emogcn.bin.pool_scores --seeds --name "${name}_seeds" --results "$results" "$exp/${name}_seeds" \
-          "${seed_dirs[@]}"
-        table+=("${name}_mean_over_seeds=$exp/${name}_seeds/metrics.json")
-      fi
+      summarise_seeds "$name" "${seed_dirs[@]}"
     done
   fi
   log "results (UA: unweighted average recall, WA: accuracy, F1: macro-F1), pooled over folds $folds:"

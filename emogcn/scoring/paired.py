@@ -15,16 +15,14 @@ intervals overstate that: the systems err on largely the same utterances. So:
 
 from __future__ import annotations
 
-import fcntl
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from scipy.stats import wilcoxon
 
-from emogcn.atomic import write_text
+from emogcn.atomic import rewrite_lines
 from emogcn.scoring.metrics import classification_metrics, mean_std
 # The RESULTS.md cell syntax lives in pool.py; comparison tables use the same.
 from emogcn.scoring.pool import _md_row, _pct_pm, _split_md_row
@@ -239,17 +237,10 @@ def append_comparison_row(results_md: str | Path, result: dict, name: str) -> st
     a new one goes to the comparison table that ends the file, or after a new header. Other text
     is kept. Rewritten under a temporary name, under a lock on the directory, as pool's rows are.
     """
-    results_md = Path(results_md)
-    results_md.parent.mkdir(parents=True, exist_ok=True)
     line = _md_row(comparison_row(result, name))
     own = _split_md_row(line)[0]
-    dir_fd = os.open(results_md.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(dir_fd, fcntl.LOCK_EX)
-        old = results_md.read_text(encoding="utf-8") if results_md.exists() else ""
-        if old and not old.endswith("\n"):
-            old += "\n"
-        lines = old.splitlines(keepends=True)
+
+    def edit(lines: list[str]) -> str:
         header, replaced, last_header = None, False, None
         for i, text in enumerate(lines):
             cells = _split_md_row(text)
@@ -266,7 +257,7 @@ def append_comparison_row(results_md: str | Path, result: dict, name: str) -> st
             if not (ends_in_table and last_header == list(COLUMNS)):
                 lines.append(("\n" if lines else "") + comparison_header())
             lines.append(line)
-        write_text(results_md, "".join(lines))
-    finally:
-        os.close(dir_fd)  # also releases the lock
+        return "".join(lines)
+
+    rewrite_lines(results_md, edit)
     return line

@@ -13,15 +13,13 @@
 from __future__ import annotations
 
 import datetime
-import fcntl
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from emogcn import provenance as pv
-from emogcn.atomic import write_text
+from emogcn.atomic import rewrite_lines
 from emogcn.scoring.metrics import headline, mean_std
 from emogcn.scoring.report import (Predictions, ScoringError, read_classes, read_metrics, read_predictions,
                                    score_predictions, write_metrics, write_predictions, write_report)
@@ -321,16 +319,10 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
     for key in info:
         if key in BASE_COLUMNS:
             raise ScoringError(f"--info key '{key}' clashes with a RESULTS.md base column")
-    results_md.parent.mkdir(parents=True, exist_ok=True)
     cells = {**row, **info}
-    # Lock the directory (no lock file left behind) for the read-modify-rename.
-    dir_fd = os.open(results_md.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(dir_fd, fcntl.LOCK_EX)
-        old = results_md.read_text(encoding="utf-8") if results_md.exists() else ""
-        if old and not old.endswith("\n"):
-            old += "\n"
-        lines = old.splitlines(keepends=True)
+    written = []
+
+    def edit(lines: list[str]) -> str:
         own = _rows_named(lines, row["name"])
         replaced = None
         for index, header in own:
@@ -341,8 +333,8 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
             else:
                 lines[index] = ""
         if replaced is not None:
-            write_text(results_md, "".join(lines))
-            return replaced
+            written.append(replaced)
+            return "".join(lines)
         old = "".join(lines)
         header = _last_table_header(old)
         if header is not None and header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS) \
@@ -351,11 +343,11 @@ def append_results_row(results_md: str | Path, row: dict[str, str], info: dict[s
         else:
             columns = list(BASE_COLUMNS) + info_columns(list(info))
             add = ("\n" if old else "") + _md_row(columns) + "|" + "|".join("---" for _ in columns) + "|\n"
-        line = _md_row([cells.get(c, "-") for c in columns])
-        write_text(results_md, old + add + line)
-    finally:
-        os.close(dir_fd)  # also releases the lock
-    return line
+        written.append(_md_row([cells.get(c, "-") for c in columns]))
+        return old + add + written[0]
+
+    rewrite_lines(results_md, edit)
+    return written[0]
 
 
 def _rows_named(lines: list[str], name: str) -> list[tuple[int, list[str]]]:
