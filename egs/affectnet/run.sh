@@ -11,5 +11,5 @@
 #
 # Every option of steps/run_corpus.sh applies.
 set -euo pipefail
-exec steps/run_corpus.sh --corpus affectnet --feat-config conf/face227.yaml --normalize false \
+exec steps/run_corpus.sh --corpus affectnet --variants "single_task multi_task emotion_gcn" --seeds 0 --feat-config conf/face227.yaml --normalize false \
   --train-config conf/train_densenet.yaml --train-tag densenet --train-nj 1 --graph-tag auto "$@"

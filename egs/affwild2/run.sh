@@ -10,5 +10,5 @@
 #
 # Every option of steps/run_corpus.sh applies.
 set -euo pipefail
-exec steps/run_corpus.sh --corpus affwild2 --feat-config conf/face112.yaml --normalize false \
+exec steps/run_corpus.sh --corpus affwild2 --variants "single_task multi_task emotion_gcn" --seeds 0 --feat-config conf/face112.yaml --normalize false \
   --train-config conf/train_bregnext.yaml --train-tag bregnext --train-nj 1 --graph-tag auto "$@"

@@ -12,5 +12,5 @@
 #
 # Every option of steps/run_corpus.sh applies.
 set -euo pipefail
-exec steps/run_corpus.sh --corpus ckplus48 --feat-config conf/face48.yaml --normalize false \
+exec steps/run_corpus.sh --corpus ckplus48 --variants "single_task multi_task emotion_gcn" --seeds 0 --feat-config conf/face48.yaml --normalize false \
   --train-config conf/train_bregnext_small.yaml --train-tag bregnext_small --graph-tag prior "$@"

@@ -9,5 +9,5 @@
 #
 # Every option of steps/run_corpus.sh applies.
 set -euo pipefail
-exec steps/run_corpus.sh --corpus fer2013 --feat-config conf/face48.yaml --normalize false \
+exec steps/run_corpus.sh --corpus fer2013 --variants "single_task multi_task emotion_gcn" --seeds 0 --feat-config conf/face48.yaml --normalize false \
   --train-config conf/train_bregnext.yaml --train-tag bregnext --graph-tag prior "$@"
