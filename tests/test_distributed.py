@@ -56,7 +56,9 @@ def test_a_killed_two_process_run_resumes_to_the_uninterrupted_weights(mini):
     last = killed / "checkpoints/last.pt"
 
     def after():
-        assert not (killed / ".done").exists() and load_checkpoint(last)["epoch"] < 10
+        # a kill between the last epoch's checkpoint and .done is inside the training too: the
+        # checkpoint then holds epoch 10, and the rerun resumes from it to the same weights
+        assert not (killed / ".done").exists() and 1 <= load_checkpoint(last)["epoch"] <= 10
 
     landed = kill_inside(cmd, mini, started=last.exists, finished=(killed / ".done").exists, wanted=1, after=after,
                          delays=(0.0, 0.3, 0.8))
