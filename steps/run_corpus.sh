@@ -56,7 +56,7 @@ dev=auto                    # auto: what the training config needs (python -m em
                             # inner: the config's select.grid chosen by inner folds of the training speakers
 fusion=auto                 # late fusion with a classic partner: an SVM over these functionals' features (conf/egemaps.yaml),
                             # in data[/<feat-tag>]/<name>, its posteriors averaged with each seed's (exp/fusion_<variant>_<tag>_seed<s>);
-                            # auto: conf/egemaps.yaml when --feat-config is openSMILE functionals (the speech default), else none
+                            # auto: conf/egemaps.yaml when --feat-config is other openSMILE functionals (the speech default), else none
 pseudo_dims=false           # true: train on fold<k>/<set>_pd, the training set with valence/arousal targets from each
                             # class's circumplex coordinates (conf/circumplex.yaml, emogcn.bin.pseudo_dims), so that
                             # multi_task and the GCN's dimension nodes train on a corpus without dimensional labels
@@ -99,7 +99,8 @@ functionals() {  # is this feature config utterance-level openSMILE functionals 
 }
 if [ "$fusion" = auto ]; then
   fusion=none
-  if functionals "$feat_config"; then fusion=conf/egemaps.yaml; fi
+  # no partner of itself: an eGeMAPS front-end gets none
+  if functionals "$feat_config" && [ "$(basename "$feat_config" .yaml)" != egemaps ]; then fusion=conf/egemaps.yaml; fi
 fi
 fusion_tag=
 if [ "$fusion" != none ]; then
