@@ -53,3 +53,8 @@ lock_recipe_dir() {
   echo "pid $$, started $(date '+%Y-%m-%d %H:%M:%S'), ${0##*/}" > "$lockfile"
   export EMOGCN_LOCKED_DIR=$here
 }
+
+# functionals <feature-config>: is it utterance-level openSMILE functionals (what an SVM takes)?
+functionals() {
+  grep -Eq '^type:[[:space:]]*opensmile([[:space:]]|#|$)' "$1" 2>/dev/null && ! grep -Eq '^feature_level:[[:space:]]*lld' "$1"
+}

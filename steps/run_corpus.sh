@@ -94,9 +94,6 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 [ "$stop_stage" -ge 1 ] || exit 0
 
-functionals() {  # is this feature config utterance-level openSMILE functionals (what an SVM takes)?
-  grep -Eq '^type:[[:space:]]*opensmile([[:space:]]|$)' "$1" 2>/dev/null && ! grep -Eq '^feature_level:[[:space:]]*lld' "$1"
-}
 if [ "$fusion" = auto ]; then
   fusion=none
   # no partner of itself: an eGeMAPS front-end gets none

@@ -63,8 +63,7 @@ help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [-
 . utils/parse_options.sh
 case "$cmvn" in ''|speaker|global|none) ;; *) die "--cmvn $cmvn: expected speaker, global or none" ;; esac
 # The SVM needs one row of functionals per utterance (openSMILE, feature_level functionals): refuse before any work.
-if [ "$classic" = true ] && ! { grep -Eq '^type:[[:space:]]*opensmile[[:space:]]*(#.*)?$' "$feat_config" 2>/dev/null \
-    && ! grep -Eq '^feature_level:[[:space:]]*lld' "$feat_config"; }; then
+if [ "$classic" = true ] && ! functionals "$feat_config"; then
   die "--classic true needs utterance-level functionals, not $feat_config: use --feat-config conf/egemaps.yaml or conf/compare.yaml"
 fi
 lock_recipe_dir
