@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pytest
 import yaml
 
@@ -181,3 +182,24 @@ def test_classic_svm_in_the_matrix_over_mini_and_emodb(tmp_path):
     assert p2.stderr.count("is already done with this config and data") >= 2
     assert {split: (exp / split / ".done").read_text() for split in splits} == done
     assert (exp / "from_emodb/scores/test_mini/predictions.tsv").stat().st_mtime_ns == mtime
+
+    # label-shift corrections at stage 5 (--adapt): the model's predictions are kept, a corrected
+    # copy of each experiment gets its own table; balance makes each test corpus's posteriors uniform
+    p3 = run_sh(cmd + " --stage 5 --adapt 'em balance'", d)
+    assert (exp / "from_emodb/scores/test_mini/predictions.tsv").stat().st_mtime_ns == mtime
+    results = (d / "RESULTS.md").read_text()
+    for name in ("svm_em", "svm_balance", "single_task_mlp_seed0_em", "single_task_mlp_seed0_balance"):
+        assert results.count(f"### matrix: {name} (") == 1, name
+    balanced = read_predictions(d / "exp/matrix_mini_emodb/svm_balance/from_emodb/scores/test_mini/predictions.tsv",
+                                read_classes(exp / "from_emodb/classes.txt"))
+    assert balanced.refs == preds.refs
+    assert np.allclose(balanced.posteriors.mean(axis=0), 1 / len(balanced.classes), atol=1e-4)
+    assert "adapt_priors: balance: 4 test sets of 2 splits" in p3.stdout
+
+
+@pytest.mark.unit  # refused before stage 0
+def test_an_unknown_label_shift_method_is_refused(tmp_path):
+    d = _recipe_copy(tmp_path)
+    p = run_sh("./run.sh --corpora 'mini emodb' --adapt 'em prior' --stop-stage -1", d, check=False)
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == ["run.sh: error: --adapt prior: expected em and/or balance"]

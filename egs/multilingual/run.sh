@@ -25,6 +25,8 @@
 #                --classic true: steps/train_svm.sh per split, on its train and dev sets, predicting its test sets
 #                (kernel and C by inner cross-validation on the split's training speakers) -> exp/<sets>/svm[_<cmvn>]/<split>
 #   5 score      steps/score_splits.sh (and steps/score.sh for the SVM), then the tables -> RESULTS.md, heat maps
+#                --adapt "em balance": also label-shift corrections of every experiment's posteriors on each
+#                unlabelled test corpus (emogcn.bin.adapt_priors) -> exp/<sets>/<experiment>_<method>, its tables
 #                (cells from the pooled predictions per test corpus and language; within cells, whose
 #                corpus or language is among the split's training ones, marked * and averaged apart
 #                from the cross ones; the most-predicted class of each cell shows a collapse)
@@ -52,15 +54,20 @@ graph_config=conf/graph.yaml
 word_vectors=               # node features: one .vec file, or per language "en=wiki.multi.en.vec de=..."
 label_space=config          # scoring: corpus (each utterance among its corpus's classes) | union | config
 cmvn=                       # speaker | global | none: overrides the training configs' (and the SVM's) normalisation
+adapt=                      # stage 5 also scores label-shift corrections of every model on each test corpus:
+                            # "em balance" (emogcn/scoring/label_shift.py) -> tables of <experiment>_<method>
 classic=false               # true: also the classic baseline, an SVM over the functionals (needs an openSMILE
                             # functionals --feat-config), experiments exp/<sets>/svm[_<cmvn>]
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
        [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]
-       [--feat-config conf/fbank.yaml] [--train-config conf/train_ecapa.yaml] [--train-tag ecapa] [--cmvn speaker|global|none] [--classic true]"
+       [--feat-config conf/fbank.yaml] [--train-config conf/train_ecapa.yaml] [--train-tag ecapa] [--cmvn speaker|global|none] [--classic true] [--adapt 'em balance']"
 
 . ./cmd.sh
 . steps/lib.sh
 . utils/parse_options.sh
+for method in $adapt; do
+  case "$method" in em|balance) ;; *) die "--adapt $method: expected em and/or balance" ;; esac
+done
 case "$cmvn" in ''|speaker|global|none) ;; *) die "--cmvn $cmvn: expected speaker, global or none" ;; esac
 # The SVM needs one row of functionals per utterance (openSMILE, feature_level functionals): refuse before any work.
 if [ "$classic" = true ] && ! functionals "$feat_config"; then
@@ -134,6 +141,16 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   fi
 fi
 
+adapted_tables() {  # the label-shift corrections (--adapt) of experiment $1: exp/$sets/$1_<method>, its table
+  local method
+  for method in $adapt; do
+    # shellcheck disable=SC2086
+    python -m emogcn.bin.adapt_priors --method "$method" "exp/$sets/$1" "exp/$sets/$1_$method" $splits
+    # shellcheck disable=SC2086
+    python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$1_$method" --results RESULTS.md \
+      --data-root "data/$sets" "exp/$sets/$1_$method" $splits
+  done
+}
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   # shellcheck disable=SC2086
   steps/score_splits.sh "${split_opts[@]}" --label-space "$label_space" "data/$sets" "exp/$sets" $splits
@@ -143,6 +160,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       # shellcheck disable=SC2086
       python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$name" --results RESULTS.md \
         --data-root "data/$sets" "exp/$sets/$name" $splits
+      adapted_tables "$name"
     done
   done
   if [ "$classic" = true ]; then
@@ -153,5 +171,6 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     # shellcheck disable=SC2086
     python -m emogcn.bin.cross_corpus table --mode "$mode" --name "$svm" --results RESULTS.md \
       --data-root "data/$sets" "exp/$sets/$svm" $splits
+    adapted_tables "$svm"
   fi
 fi
