@@ -242,22 +242,33 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
 fi
 svm=svm$log_suffix${cmvn:+_$cmvn}   # the classic baseline's experiment
 fusion_svm=svm_$fusion_tag${cmvn:+_$cmvn}   # the fusion partner's (--fusion)
+train_svms() {  # <data> <experiment>: an SVM per fold on all its training speakers (it selects by inner CV)
+  local k
+  for k in $folds; do
+    steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$1/folds/fold$k/train_dev" \
+      test="$1/folds/fold$k/test" "$exp/$2/fold$k"
+  done
+}
 if [ -n "$fusion_tag" ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: the fusion partner (SVM over $fusion_tag functionals), folds $folds -> $exp/$fusion_svm"
   [ -f "$fusion_data/folds/.cmvn.done" ] || die "--fusion $fusion: $fusion_data has no features yet: run stages 1-2, or --fusion none"
-  for k in $folds; do
-    f=$fusion_data/folds/fold$k
-    steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$f/train_dev" test="$f/test" "$exp/$fusion_svm/fold$k"
-  done
+  train_svms "$fusion_data" "$fusion_svm"
 fi
 if [ "$classic" = true ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: the classic baseline (SVM over the functionals), folds $folds -> $exp/$svm"
-  for k in $folds; do  # all of the fold's training speakers: the SVM selects by inner cross-validation
-    f=$data/folds/fold$k
-    steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$f/train_dev" test="$f/test" "$exp/$svm/fold$k"
-  done
+  train_svms "$data" "$svm"
 fi
 
+score_svms() {  # <experiment>: each fold's SVM on its test speakers, pooled: a row and a line of the table
+  local k fold_scores=()
+  for k in $folds; do
+    [ -f "$exp/$1/fold$k/.done" ] || die "$exp/$1/fold$k: the SVM is not trained: run stage 4"
+    steps/score.sh "$exp/$1/fold$k" test
+    fold_scores+=("$exp/$1/fold$k/scores/test")
+  done
+  python -m emogcn.bin.pool_scores --name "$1" --results "$results" "$exp/$1/pooled" "${fold_scores[@]}"
+  table+=("$1=$exp/$1/pooled/metrics.json")
+}
 summarise_seeds() {  # <name> <seed result dir>...: a row of their mean and spread, when there are several
   local name=$1
   shift
@@ -282,24 +293,9 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     done
     summarise_seeds "$name" "${seed_dirs[@]}"
   done
-  if [ "$classic" = true ]; then
-    fold_scores=()
-    for k in $folds; do
-      steps/score.sh "$exp/$svm/fold$k" test
-      fold_scores+=("$exp/$svm/fold$k/scores/test")
-    done
-    python -m emogcn.bin.pool_scores --name "$svm" --results "$results" "$exp/$svm/pooled" "${fold_scores[@]}"
-    table+=("$svm=$exp/$svm/pooled/metrics.json")
-  fi
+  [ "$classic" != true ] || score_svms "$svm"
   if [ -n "$fusion_tag" ]; then
-    fold_scores=()
-    for k in $folds; do
-      [ -f "$exp/$fusion_svm/fold$k/.done" ] || die "$exp/$fusion_svm/fold$k: the fusion partner is not trained: run stage 4"
-      steps/score.sh "$exp/$fusion_svm/fold$k" test
-      fold_scores+=("$exp/$fusion_svm/fold$k/scores/test")
-    done
-    python -m emogcn.bin.pool_scores --name "$fusion_svm" --results "$results" "$exp/$fusion_svm/pooled" "${fold_scores[@]}"
-    table+=("$fusion_svm=$exp/$fusion_svm/pooled/metrics.json")
+    score_svms "$fusion_svm"
     for variant in $variants; do  # each seed's posteriors averaged with the partner's, equal weights
       name=fusion_$variant${train_tag:+_$train_tag}
       seed_dirs=()
