@@ -72,7 +72,7 @@ package_train=              # stage 6: all: train one final model on every speak
                             # config, epochs and seed, and package it; its card quotes the cross-validated row
 package_dir=                # stage 6: where the package goes (default: exp/model)
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
-       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|global|none]
+       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|corpus|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
        [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true]
        [--fusion auto|none|conf/egemaps.yaml] [--pseudo-dims true] [--graph-tag T] [--word-vectors F]

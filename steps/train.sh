@@ -20,7 +20,7 @@ cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
 ngpu=1         # > 1: processes of one DDP training, launched by torchrun
 help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--variant V] [--epochs N]
-       [--cmvn speaker|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
+       [--cmvn speaker|corpus|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh

@@ -22,7 +22,7 @@ train_nj=1        # trainings at once (CPU: up to the core count, each on one th
 epochs=
 cmvn=
 help_message="Usage: $0 [--cmd CMD] [--gpu auto|-1|N] [--seeds '0'] [--variants '...'] [--tag T] [--train-set train]
-       [--dev-set dev|none] [--train-nj N] [--epochs N] [--cmvn speaker|global|none] <config> <data-root> <graph-root> <exp-root> <split>..."
+       [--dev-set dev|none] [--train-nj N] [--epochs N] [--cmvn speaker|corpus|global|none] <config> <data-root> <graph-root> <exp-root> <split>..."
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh

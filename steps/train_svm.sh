@@ -14,7 +14,7 @@ config=conf/svm.yaml
 cmvn=          # speaker | global | none: overrides the config's normalisation
 classes=       # class list, one per line (default: the training labels in conf/emotions.yaml order)
 global_stats=  # --cmvn global: cmvn_global.scp or a data dir holding one (default: the first training dir's)
-help_message="Usage: $0 [--cmd utils/run.pl] [--config conf/svm.yaml] [--cmvn speaker|global|none] [--classes FILE]
+help_message="Usage: $0 [--cmd utils/run.pl] [--config conf/svm.yaml] [--cmvn speaker|corpus|global|none] [--classes FILE]
        [--global-stats SCP|DIR] <train-dir>[,<train-dir2>...] [<name>=<test-dir> ...] <exp-dir>
  e.g.: $0 --cmvn speaker data/compare/folds/fold1/train,data/compare/folds/fold1/dev \\
          test=data/compare/folds/fold1/test exp/svm_compare/fold1"

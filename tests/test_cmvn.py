@@ -124,6 +124,31 @@ def test_global_cmvn_of_a_test_set_uses_the_training_statistics(recipe_dir):
     assert not np.allclose(own(u, test[u]), cmvn(u, test[u]))
 
 
+def test_corpus_cmvn_uses_each_corpus_of_the_set_on_its_own(recipe_dir):
+    # two corpora in one set (as the multilingual sets hold them): each is normalised with the
+    # statistics of its own utterances here, whatever the speakers; no cmvn.scp is needed
+    speakers = {"spkA": (5.0, 3.0), "spkB": (-2.0, 0.2), "spkC": (0.0, 1.0)}
+    feats = _feats_data_dir(recipe_dir, "test", speakers, seed=3)
+    data = recipe_dir / "data" / "test"
+    corpus_of = {"spkA": "c1", "spkB": "c1", "spkC": "c2"}
+    write_map(data / "utt2corpus", {u: corpus_of[u.split("-")[0]] for u in feats})
+    cmvn = Cmvn.from_data_dir(data, "corpus")
+    for corpus in ("c1", "c2"):
+        utts = [u for u in feats if corpus_of[u.split("-")[0]] == corpus]
+        normed = np.concatenate([cmvn(u, feats[u]) for u in utts])
+        np.testing.assert_allclose(normed.mean(0), 0, atol=1e-5)
+        np.testing.assert_allclose(normed.std(0), 1, atol=1e-4)
+        u = utts[0]
+        np.testing.assert_allclose(cmvn(u, feats[u]), apply_cmvn(feats[u], accumulate_stats([feats[v] for v in utts])),
+                                   atol=1e-5)
+    # without utt2corpus the whole set is one corpus
+    (data / "utt2corpus").unlink()
+    whole = Cmvn.from_data_dir(data, "corpus")
+    np.testing.assert_allclose(np.concatenate([whole(u, m) for u, m in feats.items()]).mean(0), 0, atol=1e-5)
+    with pytest.raises(CmvnError, match="no corpus statistics for utterance 'x-u0'"):
+        whole("x-u0", np.zeros((3, DIM), np.float32))
+
+
 def test_cmvn_errors_are_clear(recipe_dir, tmp_path):
     _feats_data_dir(recipe_dir, "train", {"spkA": (0.0, 1.0)}, seed=0)
     data = recipe_dir / "data" / "train"

@@ -63,8 +63,10 @@ def _write_dir(data: Path, ark_dir: Path, utts: dict[str, tuple[str, str, np.nda
     return data
 
 
-def _corpus(root: Path, per_class: int = 6, offset_scale: float = 4.0, seed: int = 0) -> dict[str, Path]:
-    """train (5 speakers), dev (1) and test (2 other speakers), as a fold of stage 2 leaves them."""
+def _corpus(root: Path, per_class: int = 6, offset_scale: float = 4.0, seed: int = 0,
+            test_shift: float | np.ndarray = 0.0) -> dict[str, Path]:
+    """train (5 speakers), dev (1) and test (2 other speakers), as a fold of stage 2 leaves them;
+    `test_shift` moves every test feature by that much (another corpus's recording conditions)."""
     rng = np.random.default_rng(seed)
     sets = {"train": TRAIN_SPK, "dev": DEV_SPK, "test": TEST_SPK}
     out = {}
@@ -73,7 +75,7 @@ def _corpus(root: Path, per_class: int = 6, offset_scale: float = 4.0, seed: int
         utts = {}
         for spk in speakers:
             for i, (label, vec) in enumerate(_speaker_vectors(rng, n, per_class, offset_scale)):
-                utts[f"{spk}-u{i:03d}"] = (spk, label, vec)
+                utts[f"{spk}-u{i:03d}"] = (spk, label, vec + (test_shift if name == "test" else 0.0))
             n += 1
         out[name] = _write_dir(root / "data" / name, root / "feats", utts)
     return out
@@ -106,6 +108,22 @@ def test_per_speaker_normalisation_removes_speaker_offsets(tmp_path):
     # Global statistics are the training set's: recorded, and the first training directory's.
     summary = yaml.safe_load((tmp_path / "exp_global" / "svm.yaml").read_text())
     assert summary["normalisation"]["global_stats"] == str(sets["train"] / "cmvn_global.scp")
+
+
+def test_per_corpus_normalisation_removes_a_test_corpus_shift(tmp_path):
+    # no speaker offsets, but the whole test set is shifted: its own statistics (corpus) remove the
+    # shift, the training set's (global) do not
+    toward_happiness = np.zeros(DIM)
+    toward_happiness[:2] = [-2.0, 2.0]  # the neutral dimension down, the happiness one up
+    sets = _corpus(tmp_path, offset_scale=0.0, test_shift=toward_happiness)
+    ua = {}
+    for mode in ("corpus", "global"):
+        summary = _run(tmp_path / f"exp_{mode}", sets, _small_config(cmvn=mode))
+        assert summary["normalisation"]["cmvn"] == mode
+        assert summary["normalisation"]["description"].startswith("per-corpus" if mode == "corpus" else "mean")
+        ua[mode] = _ua(tmp_path / f"exp_{mode}")
+    assert ua["corpus"] >= 0.9
+    assert ua["corpus"] > ua["global"] + 0.2
 
 
 def test_inner_cv_uses_only_training_speakers(tmp_path, monkeypatch):

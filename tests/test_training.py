@@ -179,3 +179,18 @@ def test_averaged_without_epochs_to_average_is_refused(prepared):
     p = run_sh(TRAIN.format(extra="", exp="exp/noavg").replace("tiny.yaml", "noavg.yaml"), prepared, check=False)
     assert p.returncode == 1 and "needs average_last >= 1" in p.stderr
     assert not (prepared / "exp/noavg/checkpoints").exists()
+
+
+def test_corpus_normalisation_trains_and_predicts(prepared):
+    # --cmvn corpus: every set is normalised with its own statistics (one corpus here), in training
+    # and in inference, where a test corpus's unlabelled statistics are what travels across corpora
+    (prepared / "one.yaml").write_text(yaml.safe_dump(dict(TINY_CONFIG, epochs=1)))
+    run_sh("steps/train.sh --gpu -1 --cmvn corpus one.yaml data/folds/fold1/train data/folds/fold1/dev "
+           "exp/graph exp/corpus_cmvn", prepared)
+    assert yaml.safe_load((prepared / "exp/corpus_cmvn/config.yaml").read_text())["cmvn"] == "corpus"
+    run_sh("steps/infer.sh --gpu -1 exp/corpus_cmvn data/folds/fold1/test test", prepared)
+    preds = list(csv.DictReader(open(prepared / "exp/corpus_cmvn/scores/test/predictions.tsv"), delimiter="\t"))
+    assert len(preds) == len((prepared / "data/folds/fold1/test/utt2spk").read_text().split()) // 2
+    p = run_sh("python -m emogcn.bin.train --gpu -1 --cmvn corpora one.yaml data/folds/fold1/train "
+               "data/folds/fold1/dev exp/graph exp/bad", prepared, check=False)
+    assert p.returncode == 2 and "invalid choice: 'corpora'" in p.stderr

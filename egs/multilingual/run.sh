@@ -60,7 +60,7 @@ classic=false               # true: also the classic baseline, an SVM over the f
                             # functionals --feat-config), experiments exp/<sets>/svm[_<cmvn>]
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
        [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]
-       [--feat-config conf/fbank.yaml] [--train-config conf/train_ecapa.yaml] [--train-tag ecapa] [--cmvn speaker|global|none] [--classic true] [--adapt 'em balance']"
+       [--feat-config conf/fbank.yaml] [--train-config conf/train_ecapa.yaml] [--train-tag ecapa] [--cmvn speaker|corpus|global|none] [--classic true] [--adapt 'em balance']"
 
 . ./cmd.sh
 . steps/lib.sh
@@ -68,7 +68,7 @@ help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [-
 for method in $adapt; do
   case "$method" in em|balance) ;; *) die "--adapt $method: expected em and/or balance" ;; esac
 done
-case "$cmvn" in ''|speaker|global|none) ;; *) die "--cmvn $cmvn: expected speaker, global or none" ;; esac
+case "$cmvn" in ''|speaker|corpus|global|none) ;; *) die "--cmvn $cmvn: expected speaker, corpus, global or none" ;; esac
 # The SVM needs one row of functionals per utterance (openSMILE, feature_level functionals): refuse before any work.
 if [ "$classic" = true ] && ! functionals "$feat_config"; then
   die "--classic true needs utterance-level functionals, not $feat_config: use --feat-config conf/egemaps.yaml or conf/compare.yaml"

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=_bool, default=True, help="continue from checkpoints/last.pt if present")
     parser.add_argument("--seed", type=int, help="overrides the config's seed")
     parser.add_argument("--epochs", type=int, help="overrides the config's epochs")
-    parser.add_argument("--cmvn", choices=("speaker", "global", "none", "auto"), help="overrides the config's cmvn")
+    parser.add_argument("--cmvn", choices=("speaker", "corpus", "global", "none", "auto"), help="overrides the config's cmvn")
     parser.add_argument("--variant", choices=VARIANTS, help="overrides the config's model.variant")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)

@@ -1,6 +1,6 @@
 """The classic baseline: an SVM over utterance-level functionals (the job of steps/train_svm.sh).
 
-    python -m emogcn.bin.train_svm [--config conf/svm.yaml] [--cmvn speaker|global|none] [--classes FILE]
+    python -m emogcn.bin.train_svm [--config conf/svm.yaml] [--cmvn speaker|corpus|global|none] [--classes FILE]
         [--global-stats SCP|DIR] <exp-dir> <train-dir>[,<train-dir2>...] [<name>=<test-dir> ...]
 
 Kernel and C are chosen by speaker-grouped cross-validation on the training speakers only (several

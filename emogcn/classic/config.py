@@ -20,7 +20,7 @@ class SvmConfig:
     gamma: str | float = "scale"  # rbf only: scale | auto | a positive number
     class_weight: str = "balanced"  # balanced (n / (classes * count), per fit) | none
     tol: float = 1e-3  # libsvm's stopping tolerance
-    cmvn: str = "speaker"  # speaker | global | none | auto (speaker unless confounded; --cmvn overrides)
+    cmvn: str = "speaker"  # speaker | corpus | global | none | auto (speaker unless confounded; --cmvn overrides)
     loso_max_speakers: int = 12  # inner CV leaves one speaker out up to this many training speakers
     group_folds: int = 5  # otherwise: this many folds of whole speakers
     labels: str = "conf/emotions.yaml"  # default class order: training labels in this file's order

@@ -52,6 +52,8 @@ logger = get_logger(__name__)
 NORMALISATION = {
     "speaker": "per-speaker mean and variance normalisation, each set with its own cmvn.scp (uses the test "
                "speakers' unlabelled features)",
+    "corpus": "per-corpus mean and variance normalisation, each set with the statistics of its own utterances "
+              "of each corpus (uses the test corpus's unlabelled features)",
     "global": "mean and variance normalisation with the training set's global statistics",
     "none": "none",
 }

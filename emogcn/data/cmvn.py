@@ -5,7 +5,10 @@ row 0 holds the per-dimension sums and, in the last column, the frame count; row
 per-dimension sums of squares (last column 0). Per-speaker statistics live in a data directory's
 cmvn.scp (keyed by speaker), global ones in cmvn_global.scp (one key, `global`). A test set is
 normalised globally with its TRAINING set's global statistics, so the global loader takes any data
-directory (or scp) to read them from.
+directory (or scp) to read them from. Per-corpus statistics (mode `corpus`: each set normalised
+with the statistics of its own utterances of each corpus, by utt2corpus) are accumulated when the
+set is loaded: across corpora they are the statistics of the unlabelled test corpus, which travel
+where the training corpus's do not.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from emogcn.log import get_logger
 logger = get_logger("compute_cmvn")  # the name write_cmvn's line has in the job logs
 
 GLOBAL_KEY = "global"
-MODES = ("speaker", "global", "none")
+MODES = ("speaker", "corpus", "global", "none")
+ONE_CORPUS = "<all>"  # the group of every utterance of a set without utt2corpus
 # Variances below this are floored (Kaldi floors at 1e-20): a constant dimension, such as the
 # log-energy floor of digital silence, then keeps its mean removed and is not blown up by noise.
 VARIANCE_FLOOR = 1e-10
@@ -112,6 +116,7 @@ class Cmvn:
     """Normalises one utterance's features: `cmvn(utt, feats) -> feats`.
 
     mode 'speaker': with the statistics of the utterance's speaker (cmvn.scp + utt2spk);
+    mode 'corpus': with the statistics of the set's utterances of its corpus (utt2corpus);
     mode 'global': with one set of statistics for every utterance (the training set's);
     mode 'none': features unchanged.
     """
@@ -121,13 +126,13 @@ class Cmvn:
                  norm_vars: bool = True):
         if mode not in MODES:
             raise CmvnError(f"CMVN mode '{mode}' is not one of {', '.join(MODES)}")
-        if mode == "speaker" and (spk_stats is None or utt2spk is None):
-            raise CmvnError("speaker CMVN needs per-speaker statistics and utt2spk")
+        if mode in ("speaker", "corpus") and (spk_stats is None or utt2spk is None):
+            raise CmvnError(f"{mode} CMVN needs per-{mode} statistics and the map of utterances to them")
         if mode == "global" and global_stats is None:
             raise CmvnError("global CMVN needs global statistics")
         self.mode = mode
         self.norm_vars = norm_vars
-        self.utt2spk = utt2spk or {}
+        self.utt2spk = utt2spk or {}  # utterance -> speaker, or corpus
         # Mean and scale once per speaker rather than once per utterance.
         self._spk = {s: mean_and_scale(st, norm_vars) for s, st in (spk_stats or {}).items()}
         self._global = mean_and_scale(global_stats, norm_vars) if global_stats is not None else None
@@ -137,10 +142,24 @@ class Cmvn:
                       global_from: str | Path | None = None) -> "Cmvn":
         """CMVN for the utterances of data directory `data`.
 
-        speaker: reads <data>/cmvn.scp and <data>/utt2spk. global: reads the cmvn_global.scp of
-        `global_from` (a data directory or the scp; pass the TRAINING set's), else of `data`.
+        speaker: reads <data>/cmvn.scp and <data>/utt2spk. corpus: accumulates the statistics of
+        <data>'s own features per corpus (<data>/utt2corpus; without it, one group). global: reads
+        the cmvn_global.scp of `global_from` (a data directory or the scp; pass the TRAINING
+        set's), else of `data`.
         """
         data = Path(data)
+        if mode == "corpus":
+            try:
+                utts = read_map(data / "utt2spk")
+                utt2corpus = read_map(data / "utt2corpus") if (data / "utt2corpus").is_file() else {}
+            except DataDirError as e:
+                raise CmvnError(str(e)) from None
+            groups = {u: utt2corpus.get(u, ONE_CORPUS) for u in utts}
+            try:
+                stats = group_stats(data, groups, "corpus")
+            except DataDirError as e:
+                raise CmvnError(str(e)) from None
+            return cls("corpus", spk_stats=stats, utt2spk=groups, norm_vars=norm_vars)
         if mode == "speaker":
             try:
                 utt2spk = read_map(data / "utt2spk")
@@ -164,23 +183,27 @@ class Cmvn:
         else:
             spk = self.utt2spk.get(utt)
             if spk is None or spk not in self._spk:
-                raise CmvnError(f"CMVN: no speaker statistics for utterance '{utt}' (speaker {spk})")
+                raise CmvnError(f"CMVN: no {self.mode} statistics for utterance '{utt}' ({self.mode} {spk})")
             mean, scale = self._spk[spk]
         return _normalise(feats, mean, scale, what=f"'{utt}'")
 
 
 def speaker_stats(data: Path) -> dict[str, np.ndarray]:
     """Per-speaker statistics from <data>/feats.scp and <data>/utt2spk."""
-    utt2spk = read_map(data / "utt2spk")
+    return group_stats(data, read_map(data / "utt2spk"), "speaker")
+
+
+def group_stats(data: Path, utt2group: dict[str, str], what: str) -> dict[str, np.ndarray]:
+    """Statistics of <data>/feats.scp per group of utterances (`what`: speaker, corpus)."""
     stats: dict[str, np.ndarray] = {}
     for utt, feats in kaldiio.load_scp_sequential(str(data / "feats.scp")):
-        spk = utt2spk.get(utt)
-        if spk is None:
+        group = utt2group.get(utt)
+        if group is None:
             raise DataDirError(f"{data}/feats.scp: utterance '{utt}' is not in utt2spk")
-        stats[spk] = accumulate_stats([feats], stats.get(spk))
-    missing = sorted(set(utt2spk.values()) - set(stats))
+        stats[group] = accumulate_stats([feats], stats.get(group))
+    missing = sorted(set(utt2group.values()) - set(stats))
     if missing:
-        raise DataDirError(f"{data}/feats.scp: no features for speaker '{missing[0]}' ({len(missing)} in all)")
+        raise DataDirError(f"{data}/feats.scp: no features for {what} '{missing[0]}' ({len(missing)} in all)")
     return dict(sorted(stats.items()))
 
 

@@ -82,7 +82,7 @@ class TrainConfig:
     # classes its corpus has (utt2corpus; emogcn/data/label_space.py), class weights per corpus;
     # union: over every class of the graph, one set of class weights (as before label spaces)
     label_space: str = "corpus"
-    cmvn: str = "speaker"  # speaker | global | none | auto (speaker unless speakers and emotions are confounded)
+    cmvn: str = "speaker"  # speaker | corpus | global | none | auto (speaker unless speakers and emotions are confounded)
     # speaker: refused when the speaker explains more than this share of the label entropy in the
     # training set (emogcn/data/confound.py); 1.0 trains so anyway
     cmvn_confound_limit: float = 0.2

@@ -33,7 +33,7 @@ import torch
 from emogcn import provenance as pv
 from emogcn.atomic import atomic_path, write_text
 from emogcn.config import dump_config, to_dict
-from emogcn.data.cmvn import Cmvn, load_global_stats
+from emogcn.data.cmvn import MODES as CMVN_MODES, Cmvn, load_global_stats
 from emogcn.data.confound import check_speaker_cmvn, resolve_cmvn, speaker_emotion_confound
 from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import read_map
@@ -102,8 +102,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError("input waveform: SpecAugment (augment.freq_masks, time_masks) masks stage-1 frames only")
     if cfg.crop_seconds < 0 or (cfg.crop_seconds and cfg.input != "waveform"):
         raise ValueError(f"crop_seconds {cfg.crop_seconds}: must be >= 0, and applies to input waveform only")
-    if cfg.cmvn not in ("speaker", "global", "none", "auto"):
-        raise ValueError(f"cmvn '{cfg.cmvn}' is not one of speaker, global, none, auto")
+    if cfg.cmvn not in (*CMVN_MODES, "auto"):
+        raise ValueError(f"cmvn '{cfg.cmvn}' is not one of {', '.join(CMVN_MODES)}, auto")
     if cfg.label_space not in ("corpus", "union"):
         raise ValueError(f"label_space '{cfg.label_space}' is not one of corpus, union")
     if cfg.select_metric not in ("ua", "wa", "loss"):
