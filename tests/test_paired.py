@@ -209,3 +209,44 @@ def test_cli_prints_the_table_and_replaces_its_row(tmp_path, capsys):
     assert cli.main(["--name", "x", "--a", *map(str, a_dirs), "--b", str(b_dirs[0])]) == 1
     err = capsys.readouterr().err
     assert err.startswith("compare_systems: error: ") and str(a_dirs[1]) in err and err.count("\n") == 1
+
+
+def _fold_scores(d: Path, utts, refs, post) -> Path:
+    """One fold's scores/test/predictions.tsv with the given posteriors."""
+    d.mkdir(parents=True)
+    lines = ["\t".join(["utt", "reference", "hypothesis"] + [f"p_{c}" for c in CLASSES])]
+    for utt, ref, p in zip(utts, refs, post):
+        lines.append("\t".join([utt, ref, CLASSES[int(np.argmax(p))]] + [f"{v:.6f}" for v in p]))
+    (d / "predictions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return d
+
+
+def test_a_fusion_keeps_the_folds_so_fusions_can_be_compared(tmp_path):
+    # fusions (pool_scores --fuse) of pooled results: per-fold UAs cut by the first input's folds,
+    # each equal to the UA of the fused posteriors of that fold's utterances; compare_systems takes them
+    from emogcn.scoring.pool import fuse_results, pool_folds
+    rng = np.random.default_rng(7)
+    sizes = [70, 130]  # unequal folds, utterances interleaved by name so only the fold order tells them apart
+    fold_utts = [[u for i, u in enumerate(UTTS) if (i % 3 == 0) == (k == 0)][: sizes[k]] for k in range(2)]
+    ref_of = dict(zip(UTTS, REFS))
+    pooled = {}
+    for system in ("mlp", "svm", "gcn"):
+        folds = []
+        for k, utts in enumerate(fold_utts):
+            post = rng.dirichlet(np.ones(len(CLASSES)), size=len(utts))
+            folds.append(_fold_scores(tmp_path / system / f"fold{k + 1}", utts, [ref_of[u] for u in utts], post))
+        pooled[system] = tmp_path / system / "pooled"
+        pool_folds(folds, pooled[system], system)
+    fused = fuse_results([pooled["mlp"], pooled["svm"]], tmp_path / "fusion_mlp", "fusion_mlp")
+    per_fold = fused["folds"]["per_fold"]
+    assert [f["num_utts"] for f in per_fold] == [len(u) for u in fold_utts]
+    rows = {}
+    for line in (tmp_path / "fusion_mlp/predictions.tsv").read_text().splitlines()[1:]:
+        utt, ref, hyp = line.split("\t")[:3]
+        rows[utt] = (ref, hyp)
+    for k, utts in enumerate(fold_utts):
+        m = classification_metrics([rows[u][0] for u in utts], [rows[u][1] for u in utts], CLASSES)
+        assert per_fold[k]["UA"] == pytest.approx(m["UA"])
+    fuse_results([pooled["gcn"], pooled["svm"]], tmp_path / "fusion_gcn", "fusion_gcn")
+    result = paired_comparison([tmp_path / "fusion_mlp"], [tmp_path / "fusion_gcn"], n_boot=200)
+    assert result["wilcoxon"]["n"] == 2

@@ -20,7 +20,7 @@ import numpy as np
 
 from emogcn import provenance as pv
 from emogcn.atomic import rewrite_lines
-from emogcn.scoring.metrics import headline, mean_std
+from emogcn.scoring.metrics import classification_metrics, headline, mean_std
 from emogcn.scoring.report import (Predictions, ScoringError, read_classes, read_metrics, read_predictions,
                                    score_predictions, write_metrics, write_predictions, write_report)
 
@@ -227,11 +227,31 @@ def fuse_results(result_dirs: Sequence[str | Path], out_dir: str | Path, name: s
     metrics.update(score_predictions(fused))
     if len(folds) == 1 and None not in folds:
         metrics["num_folds"] = folds.pop()
+        per_fold = _fused_folds(fused, read_metrics(result_dirs[0]).get("folds") or {})
+        if per_fold:  # the per-fold figures a paired test over folds needs (compare_systems)
+            metrics["folds"] = {**_spread(per_fold), "per_fold": per_fold}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_predictions(out_dir / "predictions.tsv", fused)
     write_report(out_dir, metrics, title=f"{name} (mean posteriors of {len(parts)} results)")
     return metrics
+
+
+def _fused_folds(fused: Predictions, first_folds: dict) -> list[dict]:
+    """Per-fold figures of a fusion: pool_folds concatenates its folds in order and the fusion keeps
+    its first input's utterance order, so the first input's fold sizes cut the fused rows into its
+    folds. [] when those sizes do not add up to the fused utterances (not a pool_folds result)."""
+    per_fold = first_folds.get("per_fold") or []
+    sizes = [f.get("num_utts") for f in per_fold]
+    if not sizes or not all(isinstance(n, int) for n in sizes) or sum(sizes) != len(fused):
+        return []
+    out, start = [], 0
+    for fold, n in zip(per_fold, sizes):
+        rows = slice(start, start + n)
+        start += n
+        m = classification_metrics(fused.refs[rows], fused.hyps[rows], fused.classes)
+        out.append({"dir": fold.get("dir", ""), "num_utts": n, **headline(m)})
+    return out
 
 
 # ---------------------------------------------------------------- RESULTS.md
