@@ -102,8 +102,9 @@ def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
     p = run_sh(f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --epochs 1", d)
     results = (d / "RESULTS.md").read_text()
     for variant in ("single_task", "emotion_gcn"):
-        assert f"### matrix: {variant}_ecapa_seed0" in results
-        exp = d / f"exp/matrix_mini_emodb/{variant}_ecapa_seed0"
+        assert f"### matrix: {variant}_mlp_seed0" in results  # the default: ComParE x MLP
+        assert f"### matrix: {variant}_mlp_seed0_balance" in results  # and its label-shift correction
+        exp = d / f"exp/matrix_mini_emodb/{variant}_mlp_seed0"
         assert (exp / "ua_by_corpus.png").read_bytes()[:4] == b"\x89PNG"
         cells = collect_cells(exp, ["from_emodb", "from_mini"], "corpus")
         assert set(cells) == {(s, c) for s in ("from_emodb", "from_mini") for c in ("emodb", "mini")}
@@ -118,7 +119,7 @@ def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
 def test_classic_refuses_frame_features_before_any_work(tmp_path):
     d = _recipe_copy(tmp_path)
     before = sorted(os.listdir(d))
-    p = run_sh("./run.sh --corpora 'mini emodb' --classic true", d, check=False)  # the default conf/fbank.yaml
+    p = run_sh("./run.sh --corpora 'mini emodb' --classic true --feat-config conf/fbank.yaml", d, check=False)
     assert p.returncode == 1
     assert p.stderr.splitlines() == ["run.sh: error: --classic true needs utterance-level functionals, not "
                                      "conf/fbank.yaml: use --feat-config conf/egemaps.yaml or conf/compare.yaml"]
