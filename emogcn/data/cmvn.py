@@ -8,7 +8,8 @@ normalised globally with its TRAINING set's global statistics, so the global loa
 directory (or scp) to read them from. Per-corpus statistics (mode `corpus`: each set normalised
 with the statistics of its own utterances of each corpus, by utt2corpus) are accumulated when the
 set is loaded: across corpora they are the statistics of the unlabelled test corpus, which travel
-where the training corpus's do not.
+where the training corpus's do not. They are per set: a test set of one speaker (a corpus recipe's
+fold) or a dev set of one speaker gets that speaker's statistics.
 """
 
 from __future__ import annotations
