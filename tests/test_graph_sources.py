@@ -392,3 +392,26 @@ def test_training_record_leaves_out_a_default_learn_adjacency(tmp_path):
     cfg.model.learn_adjacency = True
     assert train_made_from(cfg, tmp_path / "train", None, tmp_path / "graph")["configs"]["train"]["model"][
         "learn_adjacency"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# the shipped selections (the recipes' --graph-config / --train-config)
+
+
+def test_shipped_circumplex_graph_config_selects_the_source_with_graph_yaml_defaults():
+    cfg = load_config(GraphConfig, REPO / "conf" / "graph_circumplex.yaml")
+    default = load_config(GraphConfig, REPO / "conf" / "graph.yaml")
+    assert cfg.method == "circumplex"
+    cfg.priors, default.priors = cfg.priors or {}, default.priors or {}  # none given: None or {} alike
+    assert {k: v for k, v in vars(cfg).items() if k != "method"} == \
+        {k: v for k, v in vars(default).items() if k != "method"}
+
+
+@pytest.mark.parametrize("learned, base", [("train_mlp_learned.yaml", "train_mlp.yaml"),
+                                           ("train_bregnext_small_learned.yaml", "train_bregnext_small.yaml")])
+def test_shipped_learned_configs_are_their_base_with_a_learned_adjacency(learned, base):
+    cfg = load_config(TrainConfig, REPO / "conf" / learned)
+    assert cfg.model.learn_adjacency and cfg.model.variant == "emotion_gcn"
+    plain = load_config(TrainConfig, REPO / "conf" / base)
+    cfg.model.learn_adjacency = False
+    assert cfg == plain

@@ -287,5 +287,6 @@ def test_every_shipped_training_config_builds_its_model(config, variant):
                         node_features=node_features, propagation=propagation,
                         backbone_options={**cfg.model.backbone_options,
                                           **({"weights": "none"} if "weights" in cfg.model.backbone_options else {})},
-                        gcn_hidden=cfg.model.gcn_hidden, layer_sum=cfg.model.layer_sum)
+                        gcn_hidden=cfg.model.gcn_hidden, layer_sum=cfg.model.layer_sum,
+                        learn_adjacency=cfg.model.learn_adjacency and variant == "emotion_gcn")
     assert model.backbone.out_dim > 0
