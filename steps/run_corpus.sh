@@ -63,7 +63,7 @@ pseudo_dims=false           # true: train on fold<k>/<set>_pd, the training set 
 classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
                             # inner cross-validation on the training speakers), rows svm_<feat-tag>
 gpu=auto
-train_nj=2                  # trainings at once on the CPU, one thread each
+train_nj=2                  # trainings (and stage 5's scorings) at once on the CPU, one thread each
 results=RESULTS.md
 package_variant=            # stage 6: the variant to package (default: the first of --variants)
 package_from=               # stage 6: the experiment to package (default: exp/<package-variant>_<tag>_seed<first seed>)
@@ -278,7 +278,7 @@ summarise_seeds() {  # <name> <seed result dir>...: a row of their mean and spre
 }
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: scoring $variants, seeds $seeds, folds $folds"
-  steps/score_splits.sh "${split_opts[@]}" "$data/folds" "$exp" "${split_names[@]}"
+  steps/score_splits.sh "${split_opts[@]}" --nj "$train_nj" "$data/folds" "$exp" "${split_names[@]}"
   table=()
   for variant in $variants; do
     name=$variant${train_tag:+_$train_tag}

@@ -45,7 +45,7 @@ seeds="0"
 folds="1"                   # pooled mode: the folds to run
 epochs=
 gpu=auto
-train_nj=2                  # trainings at once on the CPU, one thread each
+train_nj=2                  # trainings (and stage 5's scorings) at once on the CPU, one thread each
 variants="single_task emotion_gcn"
 # The default is the corpus recipes' (issue 15): ComParE functionals x MLP, per-speaker normalisation.
 # On the EmoDB/EMOVO/CASIA matrix it transfers at 56.1 mean cross-corpus UA (RESULTS.md), where the
@@ -158,7 +158,7 @@ adapted_tables() {  # the label-shift corrections (--adapt) of experiment $1: ex
 }
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   # shellcheck disable=SC2086
-  steps/score_splits.sh "${split_opts[@]}" --label-space "$label_space" "data/$sets" "exp/$sets" $splits
+  steps/score_splits.sh "${split_opts[@]}" --nj "$train_nj" --label-space "$label_space" "data/$sets" "exp/$sets" $splits
   for seed in $seeds; do
     for variant in $variants; do
       name=$variant${train_tag:+_$train_tag}_seed$seed
