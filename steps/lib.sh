@@ -54,6 +54,27 @@ lock_recipe_dir() {
   export EMOGCN_LOCKED_DIR=$here
 }
 
+# A bounded pool of background jobs (train_splits.sh, score_splits.sh):
+#   some_job ... &
+#   pool_throttle N     # after each start: waits for one job when N run
+#   pool_drain          # at the end: waits for the rest
+# Each job that ends non-zero adds one to pool_failed.
+pool_running=0
+pool_failed=0
+pool_throttle() {
+  pool_running=$((pool_running + 1))
+  if [ "$pool_running" -ge "$1" ]; then
+    wait -n || pool_failed=$((pool_failed + 1))
+    pool_running=$((pool_running - 1))
+  fi
+}
+pool_drain() {
+  while [ "$pool_running" -gt 0 ]; do
+    wait -n || pool_failed=$((pool_failed + 1))
+    pool_running=$((pool_running - 1))
+  done
+}
+
 # functionals <feature-config>: is it utterance-level openSMILE functionals (what an SVM takes)?
 functionals() {
   grep -Eq '^type:[[:space:]]*opensmile([[:space:]]|#|$)' "$1" 2>/dev/null && ! grep -Eq '^feature_level:[[:space:]]*lld' "$1"

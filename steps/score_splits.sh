@@ -37,22 +37,13 @@ score_model() {  # <exp-dir> <split>: predictions on every test set of the split
   for t in $tests; do steps/score.sh "$e" "$t" || return 1; done
 }
 
-running=0
-failed=0
 for seed in $seeds; do
   for variant in $variants; do
     for split in "$@"; do
       score_model "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" "$split" &
-      running=$((running + 1))
-      if [ "$running" -ge "$nj" ]; then
-        wait -n || failed=$((failed + 1))
-        running=$((running - 1))
-      fi
+      pool_throttle "$nj"
     done
   done
 done
-while [ "$running" -gt 0 ]; do
-  wait -n || failed=$((failed + 1))
-  running=$((running - 1))
-done
-[ "$failed" -eq 0 ] || die "$failed model(s) could not be scored; see the messages above"
+pool_drain
+[ "$pool_failed" -eq 0 ] || die "$pool_failed model(s) could not be scored; see the messages above"

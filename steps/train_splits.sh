@@ -38,8 +38,6 @@ done
 
 threads=0
 [ "$train_nj" -le 1 ] || threads=1
-running=0
-failed=0
 for seed in $seeds; do
   for variant in $variants; do
     for split in "$@"; do
@@ -48,16 +46,9 @@ for seed in $seeds; do
         "$data_root/$split/$train_set" "$(case $dev_set in none|inner) echo "$dev_set" ;; *) echo "$data_root/$split/$dev_set" ;; esac)" \
         "$graph_root/$split" \
         "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &
-      running=$((running + 1))
-      if [ "$running" -ge "$train_nj" ]; then
-        wait -n || failed=$((failed + 1))
-        running=$((running - 1))
-      fi
+      pool_throttle "$train_nj"
     done
   done
 done
-while [ "$running" -gt 0 ]; do
-  wait -n || failed=$((failed + 1))
-  running=$((running - 1))
-done
-[ "$failed" -eq 0 ] || die "$failed training run(s) failed; see the messages above"
+pool_drain
+[ "$pool_failed" -eq 0 ] || die "$pool_failed training run(s) failed; see the messages above"

@@ -1,5 +1,6 @@
-"""steps/score_splits.sh (stage 5): --nj models scored at once, every failure counted and named.
-Real scoring through it is exercised by the recipe tests (test_recipe_mini: --train-nj 2)."""
+"""steps/score_splits.sh (stage 5) and steps/train_splits.sh: --nj jobs at once through the pool of
+steps/lib.sh, every failure counted and named. Real scoring through it is exercised by the recipe
+tests (test_recipe_mini: --train-nj 2)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,13 @@ def test_score_splits_in_parallel_tries_every_model_and_counts_the_failures(reci
     named = set(re.findall(r"exp/single_task_t_seed(\d)/(fold\d) has not finished training", p.stderr))
     assert named == {("0", "fold1"), ("0", "fold2"), ("1", "fold1"), ("1", "fold2")}
     assert "4 model(s) could not be scored" in p.stderr
+
+
+def test_train_splits_shares_the_pool_and_counts_every_failed_training(recipe_dir):
+    # the same pool (steps/lib.sh pool_throttle/pool_drain): four trainings without a graph, two at once
+    (recipe_dir / "c.yaml").write_text("model: {variant: single_task, backbone: mlp}\n")
+    p = run_sh("steps/train_splits.sh --train-nj 2 --seeds '0 1' --variants single_task c.yaml data graph exp "
+               "fold1 fold2", recipe_dir, check=False)
+    assert p.returncode != 0
+    assert p.stderr.count("graph/fold1/.done not found") == 2 and p.stderr.count("graph/fold2/.done not found") == 2
+    assert "4 training run(s) failed" in p.stderr
