@@ -21,11 +21,13 @@ def build_model(
     gcn_hidden: int = 512,
     layer_sum: int = 0,
     learn_adjacency: bool = False,
+    gcn_init: str = "linear",
 ) -> EmotionModel:
     """single_task ignores num_dims; emotion_gcn needs a graph of num_classes + num_dims nodes
     (node_features (N, F) and propagation (N, N), tensors or numpy arrays). layer_sum > 0: the
     input holds that many upstream layers side by side, mixed by learned weights first.
-    learn_adjacency: emotion_gcn learns its graph's edge weights (models/gcn.py LabelGCN)."""
+    learn_adjacency: emotion_gcn learns its graph's edge weights; gcn_init: "linear" or "original"
+    (models/gcn.py LabelGCN)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown model variant '{variant}'; known: {', '.join(VARIANTS)}")
     if num_classes < 2:
@@ -50,5 +52,5 @@ def build_model(
         head = MultiTaskHead(backbone.out_dim, num_classes, num_dims)
     else:
         head = GCNHead(backbone.out_dim, num_classes, num_dims, node_features, propagation, hidden=gcn_hidden,
-                       learn_adjacency=learn_adjacency)
+                       learn_adjacency=learn_adjacency, init=gcn_init)
     return EmotionModel(backbone, head)

@@ -47,10 +47,10 @@ class GCNHead(nn.Module):
     """
 
     def __init__(self, embed_dim: int, num_classes: int, num_dims: int, node_features, propagation,
-                 hidden: int = 512, learn_adjacency: bool = False):
+                 hidden: int = 512, learn_adjacency: bool = False, init: str = "linear"):
         super().__init__()
         self.gcn = LabelGCN(node_features, propagation, hidden=hidden, out_dim=embed_dim,
-                            learn_adjacency=learn_adjacency)
+                            learn_adjacency=learn_adjacency, init=init)
         if self.gcn.num_nodes != num_classes + num_dims:
             raise ValueError(
                 f"emotion_gcn: the graph has {self.gcn.num_nodes} nodes, expected num_classes + num_dims"

@@ -17,6 +17,7 @@ class ModelConfig:
     gcn_hidden: int = 512
     layer_sum: int = 0  # > 0: the features hold this many SSL layers side by side (learned weighted sum)
     learn_adjacency: bool = False  # emotion_gcn: the graph's edge weights are trained (models/gcn.py)
+    gcn_init: str = "linear"  # emotion_gcn: linear (W starts at nn.Linear's scale) | original (models/gcn.py)
 
 
 @dataclass

@@ -191,6 +191,7 @@ def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) ->
         gcn_hidden=cfg.model.gcn_hidden,
         layer_sum=layer_sum,
         learn_adjacency=cfg.model.learn_adjacency,
+        gcn_init=cfg.model.gcn_init,
     )
     if upstream is not None:
         from emogcn.models.upstream import UpstreamLayerBackbone
