@@ -193,12 +193,20 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     exactly the batches of an uninterrupted one. In a distributed run (world_size > 1) every
     process draws the same global batches and takes its share of each (rank::world_size), so
     batch_size and max_frames are the GLOBAL batch, whatever the number of processes.
+
+    groups (one integer per utterance, e.g. its corpus): each shuffled epoch gives every group an
+    equal share of the epoch's len(lengths) utterances (see balanced_draw), so a small corpus is
+    repeated and a large one subsampled instead of the large one setting the gradient alone.
     """
 
     def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 bucket_batches: int = 20, max_frames: int = 0, rank: int = 0, world_size: int = 1):
+                 bucket_batches: int = 20, max_frames: int = 0, rank: int = 0, world_size: int = 1,
+                 groups: list[int] | None = None):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in [0, world_size {world_size})")
+        if groups is not None and len(groups) != len(lengths):
+            raise ValueError(f"groups: {len(groups)} entries for {len(lengths)} utterances")
+        self.groups = groups
         self.lengths = lengths
         self.batch_size = batch_size
         self.max_frames = max_frames
@@ -233,7 +241,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         if not self.shuffle:
             return self._cut(sorted(range(n), key=lambda i: self.lengths[i]))
         g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
-        perm = torch.randperm(n, generator=g).tolist()
+        perm = torch.randperm(n, generator=g).tolist() if self.groups is None else balanced_draw(self.groups, g)
         batches = []
         for start in range(0, n, self.bucket):
             batches.extend(self._cut(sorted(perm[start:start + self.bucket], key=lambda i: self.lengths[i])))
@@ -255,12 +263,33 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         return len(self._batches())
 
 
+def balanced_draw(groups: list[int], generator: torch.Generator) -> list[int]:
+    """len(groups) indices in random order, each group's share equal (the first len % G groups one
+    more): a group draws its members in a fresh random order, again and again while its share
+    lasts, so within a group no utterance repeats before every one has been drawn."""
+    members: dict[int, list[int]] = {}
+    for i, group in enumerate(groups):
+        members.setdefault(group, []).append(i)
+    keys = sorted(members)
+    share, extra = divmod(len(groups), len(keys))
+    drawn = []
+    for k, key in enumerate(keys):
+        want, mine = share + (k < extra), members[key]
+        while want > 0:
+            take = min(want, len(mine))
+            drawn.extend(mine[j] for j in torch.randperm(len(mine), generator=generator)[:take].tolist())
+            want -= take
+    return [drawn[j] for j in torch.randperm(len(drawn), generator=generator).tolist()]
+
+
 def make_loader(dataset: FeatureDataset, batch_size: int, shuffle: bool, seed: int = 0, max_frames: int = 0,
-                num_workers: int = 0, rank: int = 0, world_size: int = 1) -> torch.utils.data.DataLoader:
+                num_workers: int = 0, rank: int = 0, world_size: int = 1,
+                groups: list[int] | None = None) -> torch.utils.data.DataLoader:
     """Length-bucketed batches of a dataset; with num_workers > 0 read in that many processes
-    (the collate function is a module-level function, so it pickles)."""
+    (the collate function is a module-level function, so it pickles). groups: equal shares per
+    group in every shuffled epoch (BucketBatchSampler)."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle, seed=seed, max_frames=max_frames,
-                                 rank=rank, world_size=world_size)
+                                 rank=rank, world_size=world_size, groups=groups)
     return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
                                        collate_fn=functools.partial(collate, num_dims=dataset.num_dims),
                                        persistent_workers=num_workers > 0)

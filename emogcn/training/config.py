@@ -83,6 +83,9 @@ class TrainConfig:
     # classes its corpus has (utt2corpus; emogcn/data/label_space.py), class weights per corpus;
     # union: over every class of the graph, one set of class weights (as before label spaces)
     label_space: str = "corpus"
+    # natural: every training utterance once per epoch; corpus: every corpus (utt2corpus) an equal
+    # share of each epoch, small corpora repeated and large ones subsampled (data/dataset.py)
+    sampling: str = "natural"
     cmvn: str = "speaker"  # speaker | corpus | global | none | auto (speaker unless speakers and emotions are confounded)
     # speaker: refused when the speaker explains more than this share of the label entropy in the
     # training set (emogcn/data/confound.py); 1.0 trains so anyway

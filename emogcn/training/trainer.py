@@ -106,6 +106,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError(f"cmvn '{cfg.cmvn}' is not one of {', '.join(CMVN_MODES)}, auto")
     if cfg.label_space not in ("corpus", "union"):
         raise ValueError(f"label_space '{cfg.label_space}' is not one of corpus, union")
+    if cfg.sampling not in ("natural", "corpus"):
+        raise ValueError(f"sampling '{cfg.sampling}' is not one of natural, corpus")
     if cfg.select_metric not in ("ua", "wa", "loss"):
         raise ValueError(f"select_metric '{cfg.select_metric}' is not one of ua, wa, loss")
     if cfg.inference_checkpoint not in CHECKPOINTS:
@@ -225,6 +227,25 @@ def _corpus_label_space(cfg: TrainConfig, classes: list[str], train_set, dev_set
         if allowed is not None:
             dev_set = LabelSpaceDataset(dev_set, allowed)
     return train_set, dev_set, recorded
+
+
+def corpus_groups(cfg: TrainConfig, train_set, train_dir) -> list[int] | None:
+    """sampling corpus: each training utterance's corpus as an integer (None for natural sampling)."""
+    if cfg.sampling != "corpus":
+        return None
+    utt2corpus = train_set.data.get("utt2corpus")
+    if not utt2corpus:
+        raise ValueError(f"sampling corpus: {train_dir} has no utt2corpus (which corpus each utterance is from)")
+    names = [utt2corpus.get(it.utt) for it in train_set.items]
+    missing = [it.utt for it, name in zip(train_set.items, names) if name is None]
+    if missing:
+        raise ValueError(f"sampling corpus: {train_dir}/utt2corpus has no entry for {len(missing)} training "
+                         f"utterance(s), e.g. {missing[0]}")
+    corpora = sorted(set(names))
+    counts = {c: names.count(c) for c in corpora}
+    logger.info("sampling: each epoch %d utterances, an equal share from each of %d corpora (%s)", len(names),
+                len(corpora), ", ".join(f"{c} {n}" for c, n in counts.items()))
+    return [corpora.index(name) for name in names]
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -362,7 +383,7 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     scheduler = make_scheduler(cfg, optimizer)
     shard = {"rank": rank, "world_size": world_size}
     train_loader = make_loader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, max_frames=cfg.max_frames,
-                               num_workers=cfg.num_workers, **shard)
+                               num_workers=cfg.num_workers, groups=corpus_groups(cfg, train_set, train_dir), **shard)
     dev_loader = (make_loader(dev_set, cfg.batch_size, shuffle=False, max_frames=cfg.max_frames,
                               num_workers=cfg.num_workers, **shard) if dev_set is not None else None)
 
