@@ -394,6 +394,28 @@ def test_training_record_leaves_out_a_default_learn_adjacency(tmp_path):
         "learn_adjacency"] is True
 
 
+def test_training_record_of_gcn_init_and_sampling_keeps_old_models_matching_where_nothing_changed(tmp_path):
+    """A single_task model, or natural sampling, is what it was before the keys existed: left out.
+    An emotion_gcn model made before gcn_init had the original init: absent means original, so the
+    linear default is recorded and such a model is refused as made with other settings."""
+    import dataclasses
+
+    from emogcn.training.trainer import train_made_from
+
+    small_graph(tmp_path)
+
+    def record(**changes):
+        model = dataclasses.replace(TrainConfig().model, **{k: v for k, v in changes.items() if k != "sampling"})
+        cfg = dataclasses.replace(TrainConfig(), model=model, sampling=changes.get("sampling", "natural"))
+        return train_made_from(cfg, tmp_path / "train", None, tmp_path / "graph")["configs"]["train"]
+
+    single = record(variant="single_task")
+    assert "gcn_init" not in single["model"] and "sampling" not in single
+    assert record(variant="emotion_gcn")["model"]["gcn_init"] == "linear"
+    assert "gcn_init" not in record(variant="emotion_gcn", gcn_init="original")["model"]
+    assert record(variant="single_task", sampling="corpus")["sampling"] == "corpus"
+
+
 # ---------------------------------------------------------------------------------------------
 # the shipped selections (the recipes' --graph-config / --train-config)
 

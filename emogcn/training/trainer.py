@@ -298,8 +298,16 @@ def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, gra
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
     record = to_dict(cfg)
-    if not cfg.model.learn_adjacency:  # a later key: models trained before it keep matching their records
+    # Later keys leave the record where they change nothing, so models trained before them keep
+    # matching: learn_adjacency off, natural sampling, and gcn_init where there is no GCN or it is
+    # the original init (what every emotion_gcn model was trained with before the key existed; one of
+    # those is stale under the linear default, and the recipes refuse to reuse it).
+    if not cfg.model.learn_adjacency:
         del record["model"]["learn_adjacency"]
+    if cfg.sampling == "natural":
+        del record["sampling"]
+    if cfg.model.variant != "emotion_gcn" or cfg.model.gcn_init == "original":
+        del record["model"]["gcn_init"]
     return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
