@@ -25,6 +25,7 @@ import dataclasses
 import os
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -241,11 +242,11 @@ def corpus_groups(cfg: TrainConfig, train_set, train_dir) -> list[int] | None:
     if missing:
         raise ValueError(f"sampling corpus: {train_dir}/utt2corpus has no entry for {len(missing)} training "
                          f"utterance(s), e.g. {missing[0]}")
-    corpora = sorted(set(names))
-    counts = {c: names.count(c) for c in corpora}
+    counts = Counter(names)
+    index = {c: k for k, c in enumerate(sorted(counts))}
     logger.info("sampling: each epoch %d utterances, an equal share from each of %d corpora (%s)", len(names),
-                len(corpora), ", ".join(f"{c} {n}" for c, n in counts.items()))
-    return [corpora.index(name) for name in names]
+                len(index), ", ".join(f"{c} {counts[c]}" for c in index))
+    return [index[name] for name in names]
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -291,6 +292,14 @@ def resolve_config(cfg: TrainConfig, train_dir: Path) -> TrainConfig:
     return dataclasses.replace(cfg, cmvn=mode)
 
 
+# Keys added after models were trained: left out of the record while at the value that does what
+# models trained before them did, so those keep matching their markers (as graph/build.py's
+# _SOURCE_KEYS). gcn_init's is "original", not its default: an emotion_gcn model trained before the
+# key is stale under the linear default, and is refused. GCN-only keys leave the record of other variants.
+_LATER_TRAIN_KEYS = {"model.learn_adjacency": False, "model.gcn_init": "original", "sampling": "natural"}
+_GCN_ONLY_KEYS = ("model.learn_adjacency", "model.gcn_init")
+
+
 def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
                     selection: str | None = None) -> dict:
     """What a model is made from: its resolved config, how its epoch or settings were chosen
@@ -298,16 +307,11 @@ def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, gra
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
     record = to_dict(cfg)
-    # Later keys leave the record where they change nothing, so models trained before them keep
-    # matching: learn_adjacency off, natural sampling, and gcn_init where there is no GCN or it is
-    # the original init (what every emotion_gcn model was trained with before the key existed; one of
-    # those is stale under the linear default, and the recipes refuse to reuse it).
-    if not cfg.model.learn_adjacency:
-        del record["model"]["learn_adjacency"]
-    if cfg.sampling == "natural":
-        del record["sampling"]
-    if cfg.model.variant != "emotion_gcn" or cfg.model.gcn_init == "original":
-        del record["model"]["gcn_init"]
+    for key, before in _LATER_TRAIN_KEYS.items():
+        section, name = key.rpartition(".")[::2]
+        holder = record[section] if section else record
+        if holder[name] == before or (key in _GCN_ONLY_KEYS and cfg.model.variant != "emotion_gcn"):
+            del holder[name]
     return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
