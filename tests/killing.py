@@ -56,11 +56,16 @@ def _live_members(pgid: int) -> list[int]:
 
 def kill_inside(cmd: str, cwd: Path, started: Callable[[], bool], finished: Callable[[], bool],
                 wanted: int, after: Callable[[], None], before: Callable[[], None] | None = None,
-                delays: Sequence[float] = (0.0, 0.2, 0.5, 1.0, 1.5, 2.5, 4.0), timeout: float = 120.0) -> list[float]:
+                delays: Sequence[float] = (0.0, 0.2, 0.5, 1.0, 1.5, 2.5, 4.0), timeout: float = 120.0,
+                start_over: Callable[[], bool] | None = None) -> list[float]:
     """Runs `cmd` again and again (after `before()`), each time killing it `delay` seconds after
     `started()` held, until `wanted` kills landed inside the stage: the command still running,
     started() true and finished() false at the kill. `after()` (the caller's assertions on what a
-    killed stage leaves) runs after every landed kill. Returns the delays of the landed kills."""
+    killed stage leaves) runs after every landed kill. Returns the delays of the landed kills.
+
+    For a chain of runs that each resume the last, `start_over()`, asked before each try, says
+    the chain ran to its end (a try outlived its delay): the kills landed so far no longer count,
+    and `before()` must clear the chain's outputs."""
     landed: list[float] = []
     tries = 0
     while len(landed) < wanted:
@@ -68,6 +73,8 @@ def kill_inside(cmd: str, cwd: Path, started: Callable[[], bool], finished: Call
         tries += 1
         if tries > 4 * len(delays) + wanted:
             raise AssertionError(f"only {len(landed)} of {wanted} kills landed inside `{cmd}` in {tries - 1} tries")
+        if start_over is not None and start_over():
+            landed = []
         if before is not None:
             before()
         proc = start(cmd, cwd)

@@ -47,7 +47,7 @@ def test_graph_killed_inside_the_stage_is_never_taken_as_built(mini, tmp_path):
 
 
 def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(mini):
-    epochs = 8
+    epochs = 30  # about 3 s of epochs: the delays (1 s in all for three kills) fit inside one chain
     (mini / "long.yaml").write_text(yaml.safe_dump({**FAULT_TRAIN_CONFIG, "epochs": epochs}))
     train = "steps/train.sh --gpu -1 long.yaml data/folds/fold1/train data/folds/fold1/dev exp/graph {}"
     run_sh(train.format("exp/whole"), mini)
@@ -68,6 +68,9 @@ def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(mini):
         return last.exists() and ("resuming from" in text or " epoch 1/" in text)
 
     def set_aside_log():  # no try may be taken as started on the last one's log
+        if (killed / ".done").exists():  # a try ran to the end: the chain starts again from nothing
+            shutil.rmtree(killed)
+            earlier_logs.clear()
         if log.exists():
             earlier_logs.append(log.read_text())
             log.unlink()
@@ -75,7 +78,7 @@ def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(mini):
     # each try resumes the last one: the kills land in later and later epochs
     landed = kill_inside(train.format("exp/killed"), mini, started=in_epoch_loop,
                          finished=(killed / ".done").exists, wanted=3, after=after, before=set_aside_log,
-                         delays=(0.0, 0.3, 0.7, 1.2))
+                         delays=(0.0, 0.3, 0.7, 1.2), start_over=(killed / ".done").exists)
     assert len(landed) == 3
     p = run_sh(train.format("exp/killed"), mini)
     logs = "".join(earlier_logs) + "".join(f.read_text() for f in sorted(log.parent.glob("train.log*")))
