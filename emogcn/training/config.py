@@ -60,6 +60,16 @@ class SelectConfig:
 
 
 @dataclass
+class DomainAdversarialConfig:
+    """Domain-adversarial training (Ganin et al., JMLR 2016) over the training corpora (utt2corpus):
+    a corpus classifier on the embedding behind a gradient reversal, so that the backbone learns what
+    the corpora share (emogcn/training/domain.py). 0 = off."""
+
+    weight: float = 0.0  # the reversal's largest strength; it ramps up from 0 over the epochs
+    hidden: int = 256  # hidden units of the corpus classifier
+
+
+@dataclass
 class TrainConfig:
     # cache_features (bool) before the memory budget: true held everything, now the default budget
     RENAMED_KEYS: ClassVar[dict] = {"cache_features": ("cache_mb", lambda v: 2048 if v else 0)}
@@ -68,6 +78,7 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
+    domain_adversarial: DomainAdversarialConfig = field(default_factory=DomainAdversarialConfig)
     # frames (speech features, B x T x F) | image (face crops, B x 3 x H x W) | waveform (audio from
     # wav.scp, B x samples, through `upstream` inside the model: emogcn/models/upstream.py)
     input: str = "frames"

@@ -69,18 +69,26 @@ def compute_loss(model: torch.nn.Module, batch: dict, loss_fn: EmotionLoss, cfg:
 
 
 def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optimizer, loss_fn: EmotionLoss,
-                    cfg: TrainConfig, amp: Amp, desc: str = "", distributed: bool = False) -> dict:
+                    cfg: TrainConfig, amp: Amp, desc: str = "", distributed: bool = False, adversary=None) -> dict:
     """One pass of the optimiser; returns the utterance-weighted mean loss, CE and CCC parts (over
     every process of a distributed run), the utterances seen, and the seconds this process spent
-    waiting for batches (the data pipeline's share)."""
+    waiting for batches (the data pipeline's share). With a corpus adversary (training/domain.py)
+    its loss joins the batch's, and its mean loss and accuracy are returned too (domain, domain_acc)."""
     model.train()
-    sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0}
-    seen, waited = 0, 0.0
+    if adversary is not None:
+        adversary.train()
+    sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0, "domain": 0.0}
+    seen, waited, domain_right = 0, 0.0, 0
     t0 = time.perf_counter()
     ready = time.perf_counter()
     for batch in _progress(loader, desc):
         waited += time.perf_counter() - ready
-        loss, parts, _ = compute_loss(model, batch, loss_fn, cfg, amp, train=True)
+        loss, parts, out = compute_loss(model, batch, loss_fn, cfg, amp, train=True)
+        if adversary is not None:
+            domain_loss, right = adversary(out["embedding"], batch["index"])
+            loss = loss + domain_loss
+            sums["domain"] += domain_loss.item() * len(batch["labels"])
+            domain_right += right
         optimizer.zero_grad(set_to_none=True)
         if amp.scaler is not None:
             amp.scaler.scale(loss).backward()
@@ -104,11 +112,11 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
     if distributed:
         totals = torch.tensor([sums["loss"], sums["ce"], sums["ccc"], seen], dtype=torch.float64)
         torch.distributed.all_reduce(totals)
-        sums = {"loss": float(totals[0]), "ce": float(totals[1]), "ccc": float(totals[2])}
+        sums = {"loss": float(totals[0]), "ce": float(totals[1]), "ccc": float(totals[2]), "domain": 0.0}  # no adversary
         seen = int(totals[3])
     n = max(seen, 1)
     return {"loss": sums["loss"] / n, "ce": sums["ce"] / n, "ccc": sums["ccc"] / n, "utterances": seen,
-            "seconds": seconds, "data_wait": waited}
+            "seconds": seconds, "data_wait": waited, "domain": sums["domain"] / n, "domain_acc": domain_right / n}
 
 
 @torch.no_grad()

@@ -44,13 +44,15 @@ from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
 from emogcn.models.build import build_model
 from emogcn.training.config import TrainConfig
+from emogcn.training.domain import build_adversary, corpus_index
 from emogcn.training.loop import AMP_MODES, make_amp, predict, train_one_epoch, validate
 from emogcn.training.losses import EmotionLoss, class_weights, corpus_class_weights
 
 logger = get_logger(__name__)
 
-HISTORY_COLUMNS = ["epoch", "lr", "train_loss", "train_ce", "train_ccc", "dev_loss", "dev_ua", "dev_wa", "seconds",
-                   "data_wait"]
+HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_ce", "train_ccc", "dev_loss", "dev_ua", "dev_wa", "seconds",
+                   "data_wait")
+DOMAIN_COLUMNS = ("domain_strength", "domain_loss", "domain_acc")
 __all__ = ["train", "run", "predict", "select_device", "load_checkpoint", "build_experiment_model"]
 
 
@@ -121,6 +123,9 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError(f"amp '{cfg.amp}' is not one of {', '.join(AMP_MODES)}")
     if cfg.num_workers < 0 or cfg.max_frames < 0 or cfg.cache_mb < 0:
         raise ValueError("num_workers, max_frames and cache_mb must be >= 0")
+    if cfg.domain_adversarial.weight < 0 or cfg.domain_adversarial.hidden < 1:
+        raise ValueError(f"domain_adversarial: weight {cfg.domain_adversarial.weight} must be >= 0 and hidden "
+                         f"{cfg.domain_adversarial.hidden} >= 1")
 
 
 def average_state_dicts(states: list[dict]) -> dict:
@@ -234,19 +239,11 @@ def corpus_groups(cfg: TrainConfig, train_set, train_dir) -> list[int] | None:
     """sampling corpus: each training utterance's corpus as an integer (None for natural sampling)."""
     if cfg.sampling != "corpus":
         return None
-    utt2corpus = train_set.data.get("utt2corpus")
-    if not utt2corpus:
-        raise ValueError(f"sampling corpus: {train_dir} has no utt2corpus (which corpus each utterance is from)")
-    names = [utt2corpus.get(it.utt) for it in train_set.items]
-    missing = [it.utt for it, name in zip(train_set.items, names) if name is None]
-    if missing:
-        raise ValueError(f"sampling corpus: {train_dir}/utt2corpus has no entry for {len(missing)} training "
-                         f"utterance(s), e.g. {missing[0]}")
-    counts = Counter(names)
-    index = {c: k for k, c in enumerate(sorted(counts))}
-    logger.info("sampling: each epoch %d utterances, an equal share from each of %d corpora (%s)", len(names),
-                len(index), ", ".join(f"{c} {counts[c]}" for c in index))
-    return [index[name] for name in names]
+    groups, corpora = corpus_index(train_set, train_dir, "sampling corpus")
+    counts = Counter(groups)
+    logger.info("sampling: each epoch %d utterances, an equal share from each of %d corpora (%s)", len(groups),
+                len(corpora), ", ".join(f"{c} {counts[k]}" for k, c in enumerate(corpora)))
+    return groups
 
 
 def _plot_curves(history: list[dict], path: Path) -> None:
@@ -274,9 +271,11 @@ def _plot_curves(history: list[dict], path: Path) -> None:
 
 
 def _write_history(history: list[dict], path: Path) -> None:
-    lines = ["\t".join(HISTORY_COLUMNS)]
+    # the corpus adversary's columns only where it trained (training/domain.py)
+    columns = HISTORY_COLUMNS + (DOMAIN_COLUMNS if history and DOMAIN_COLUMNS[0] in history[0] else ())
+    lines = ["\t".join(columns)]
     for h in history:
-        values = [h.get(c, float("nan")) for c in HISTORY_COLUMNS]  # data_wait: absent in older histories
+        values = [h.get(c, float("nan")) for c in columns]  # data_wait: absent in older histories
         lines.append("\t".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values))
     write_text(path, "\n".join(lines) + "\n")
 
@@ -292,12 +291,17 @@ def resolve_config(cfg: TrainConfig, train_dir: Path) -> TrainConfig:
     return dataclasses.replace(cfg, cmvn=mode)
 
 
-# Keys added after models were trained: left out of the record while at the value that does what
-# models trained before them did, so those keep matching their markers (as graph/build.py's
-# _SOURCE_KEYS). gcn_init's is "original", not its default: an emotion_gcn model trained before the
-# key is stale under the linear default, and is refused. GCN-only keys leave the record of other variants.
-_LATER_TRAIN_KEYS = {"model.learn_adjacency": False, "model.gcn_init": "original", "sampling": "natural"}
-_GCN_ONLY_KEYS = ("model.learn_adjacency", "model.gcn_init")
+# Keys added after models were trained: left out of the record while they do what models trained
+# before them did, so those keep matching their markers (as graph/build.py's _SOURCE_KEYS). Each
+# maps to when that is. gcn_init's is "original", not its default: an emotion_gcn model trained
+# before the key is stale under the linear default, and is refused.
+def _gcn_only(value_before):
+    return lambda value, cfg: value == value_before or cfg.model.variant != "emotion_gcn"
+
+
+_LATER_TRAIN_KEYS = {"model.learn_adjacency": _gcn_only(False), "model.gcn_init": _gcn_only("original"),
+                     "sampling": lambda value, cfg: value == "natural",
+                     "domain_adversarial": lambda value, cfg: value["weight"] == 0}
 
 
 def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
@@ -307,10 +311,10 @@ def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, gra
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
     record = to_dict(cfg)
-    for key, before in _LATER_TRAIN_KEYS.items():
+    for key, changes_nothing in _LATER_TRAIN_KEYS.items():
         section, name = key.rpartition(".")[::2]
         holder = record[section] if section else record
-        if holder[name] == before or (key in _GCN_ONLY_KEYS and cfg.model.variant != "emotion_gcn"):
+        if changes_nothing(holder[name], cfg):
             del holder[name]
     return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
@@ -390,8 +394,14 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     weights = class_weights(counts) if cfg.class_weighting else torch.ones(len(classes))
     train_set, dev_set, corpus_classes = _corpus_label_space(cfg, classes, train_set, dev_set)
     loss_fn = EmotionLoss(weights.to(device), lambda_dims=cfg.lambda_dims)
+    adversary = build_adversary(cfg.domain_adversarial, core.backbone.out_dim, train_set, train_dir)
+    if adversary is not None:
+        if distributed:  # its weights would drift apart: they are outside the DDP-wrapped model
+            raise ValueError("domain_adversarial: not supported with several processes yet; train with one")
+        adversary.to(device)
     # frozen parameters (an in-loop upstream) are no optimiser's business
-    optimizer = make_optimizer(cfg, [p for p in core.parameters() if p.requires_grad])
+    optimizer = make_optimizer(cfg, [p for p in core.parameters() if p.requires_grad]
+                               + (list(adversary.parameters()) if adversary is not None else []))
     scheduler = make_scheduler(cfg, optimizer)
     shard = {"rank": rank, "world_size": world_size}
     train_loader = make_loader(train_set, cfg.batch_size, shuffle=True, seed=cfg.seed, max_frames=cfg.max_frames,
@@ -423,6 +433,8 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
             raise ValueError(f"{last}: was trained by {state.get('world_size', 1)} process(es), not {world_size}: "
                              "resume with the same number, or use a new exp dir")
         core.load_state_dict(state["model"])
+        if adversary is not None:
+            adversary.load_state_dict(state["adversary"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
@@ -439,8 +451,10 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
         t0 = time.time()
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout of this epoch depends only on (seed, epoch)
         train_loader.batch_sampler.set_epoch(epoch)
+        if adversary is not None:
+            adversary.set_progress((epoch - 1) / max(cfg.epochs - 1, 1))
         sums = train_one_epoch(model, train_loader, optimizer, loss_fn, cfg, amp, desc=f"epoch {epoch}",
-                               distributed=distributed)
+                               distributed=distributed, adversary=adversary)
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
             scheduler.step()
@@ -449,6 +463,8 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
         row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss"], "train_ce": sums["ce"], "train_ccc": sums["ccc"],
                "dev_loss": dev["loss"], "dev_ua": dev["ua"], "dev_wa": dev["wa"], "seconds": time.time() - t0,
                "data_wait": sums["data_wait"]}
+        if adversary is not None:  # the corpus classifier: its loss and accuracy (near chance: corpora not told apart)
+            row.update(domain_strength=adversary.strength, domain_loss=sums["domain"], domain_acc=sums["domain_acc"])
         history.append(row)
         if dev_loader is None:
             improved = False
@@ -466,15 +482,18 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
                                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
                                    "scaler": amp.scaler.state_dict() if amp.scaler is not None else {},
                                    "epoch": epoch, "history": history, "best": best, "config": to_dict(cfg),
-                                   "made_from": made, "world_size": world_size})
+                                   "made_from": made, "world_size": world_size,
+                                   **({"adversary": adversary.state_dict()} if adversary is not None else {})})
             if epoch > cfg.epochs - cfg.average_last:  # one of the epochs to average at the end
                 save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", {"model": core.state_dict(), "epoch": epoch})
             _write_history(history, exp_dir / "history.tsv")
             dev_text = (f"dev loss {dev['loss']:.4f} UA {100 * dev['ua']:.2f}% WA {100 * dev['wa']:.2f}%"
                         if dev_loader is not None else "no dev set")
-            logger.info("epoch %d/%d: lr %.2g loss %.4f (ce %.4f ccc %.4f) %s%s (%.1fs, %.1fs waiting for data)",
-                        epoch, cfg.epochs, lr, row["train_loss"], row["train_ce"], row["train_ccc"], dev_text,
-                        " *" if improved else "", row["seconds"], row["data_wait"])
+            domain_text = (f" corpus adversary {row['domain_strength']:.2f}: loss {row['domain_loss']:.4f} "
+                           f"accuracy {100 * row['domain_acc']:.1f}%" if adversary is not None else "")
+            logger.info("epoch %d/%d: lr %.2g loss %.4f (ce %.4f ccc %.4f)%s %s%s (%.1fs, %.1fs waiting for data)",
+                        epoch, cfg.epochs, lr, row["train_loss"], row["train_ce"], row["train_ccc"], domain_text,
+                        dev_text, " *" if improved else "", row["seconds"], row["data_wait"])
         if distributed:
             torch.distributed.barrier()  # no process starts the next epoch before the checkpoint is whole
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
