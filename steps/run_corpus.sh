@@ -63,7 +63,7 @@ pseudo_dims=false           # true: train on fold<k>/<set>_pd, the training set 
 classic=false               # true: also the classic baseline, an SVM over the functionals (kernel and C by
                             # inner cross-validation on the training speakers), rows svm_<feat-tag>
 gpu=auto
-train_nj=2                  # trainings (and stage 5's scorings) at once on the CPU, one thread each
+train_nj=2                  # jobs at once on the CPU (stage 3 graphs, stage 4 trainings and SVMs, stage 5 scorings), one thread each
 results=RESULTS.md
 package_variant=            # stage 6: the variant to package (default: the first of --variants)
 package_from=               # stage 6: the experiment to package (default: exp/<package-variant>_<tag>_seed<first seed>)
@@ -229,8 +229,11 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     fi
     log "stage 3: label graph of fold $k -> $graph_dir/fold$k"
     steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
-      "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k"
+      "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k" &
+    pool_throttle "$train_nj"  # the folds' graphs are independent: --train-nj at once
   done
+  pool_drain
+  [ "$pool_failed" -eq 0 ] || die "$pool_failed label graph(s) failed; see the messages above"
 fi
 
 split_opts=(--cmd "$cuda_cmd" --gpu "$gpu" --seeds "$seeds" --variants "$variants" --tag "$train_tag")
@@ -242,12 +245,15 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
 fi
 svm=svm$log_suffix${cmvn:+_$cmvn}   # the classic baseline's experiment
 fusion_svm=svm_$fusion_tag${cmvn:+_$cmvn}   # the fusion partner's (--fusion)
-train_svms() {  # <data> <experiment>: an SVM per fold on all its training speakers (it selects by inner CV)
+train_svms() {  # <data> <experiment>: an SVM per fold on all its training speakers (it selects by inner CV), --train-nj at once
   local k
   for k in $folds; do
     steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$1/folds/fold$k/train_dev" \
-      test="$1/folds/fold$k/test" "$exp/$2/fold$k"
+      test="$1/folds/fold$k/test" "$exp/$2/fold$k" &
+    pool_throttle "$train_nj"
   done
+  pool_drain
+  [ "$pool_failed" -eq 0 ] || die "$pool_failed SVM training(s) of $exp/$2 failed; see the messages above"
 }
 if [ -n "$fusion_tag" ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: the fusion partner (SVM over $fusion_tag functionals), folds $folds -> $exp/$fusion_svm"
