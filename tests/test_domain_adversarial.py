@@ -162,3 +162,26 @@ def test_shipped_dann_config_is_train_mlp_plus_the_adversary():
     check_config(load_config(TrainConfig, root / "conf/train_mlp_dann.yaml"))
     linked = root / "egs/multilingual/conf/train_mlp_dann.yaml"
     assert linked.resolve() == (root / "conf/train_mlp_dann.yaml").resolve()
+
+
+@pytest.mark.recipe
+def test_a_run_interrupted_before_a_key_existed_resumes_and_another_config_is_refused(mini):
+    two = _two_corpus_dir(mini, "two_corpora", {})
+    graph, exp = mini / "exp/graph", mini / "exp/resume_old"
+    cfg = _config(0.0)
+    train(cfg, two, None, graph, exp, stop_after_epoch=1)
+    # as a checkpoint written before domain_adversarial and sampling were config keys
+    last = exp / "checkpoints/last.pt"
+    state = load_checkpoint(last)
+    del state["config"]["domain_adversarial"], state["config"]["sampling"]
+    state["history"][0]["train_loss"] = 123.0  # a mark: it survives only if the run resumes
+    torch.save(state, last)
+    assert train(cfg, two, None, graph, exp)["epoch"] == 4
+    rows = (exp / "history.tsv").read_text().splitlines()
+    assert len(rows) == 5 and rows[1].split("\t")[2] == "123"
+
+    train(cfg, two, None, graph, mini / "exp/resume_other", stop_after_epoch=1)
+    changed = from_dict(TrainConfig, {**yaml.safe_load(yaml.safe_dump(FAULT_TRAIN_CONFIG)), "epochs": 4,
+                                      "inference_checkpoint": "last", "optim": {"name": "adam", "lr": 0.01}})
+    with pytest.raises(ValueError, match="was trained with another config"):
+        train(changed, two, None, graph, mini / "exp/resume_other")

@@ -21,6 +21,7 @@ resumes from the same last.pt.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import shutil
@@ -296,12 +297,24 @@ def resolve_config(cfg: TrainConfig, train_dir: Path) -> TrainConfig:
 # maps to when that is. gcn_init's is "original", not its default: an emotion_gcn model trained
 # before the key is stale under the linear default, and is refused.
 def _gcn_only(value_before):
-    return lambda value, cfg: value == value_before or cfg.model.variant != "emotion_gcn"
+    return lambda value, config: value == value_before or config["model"]["variant"] != "emotion_gcn"
 
 
 _LATER_TRAIN_KEYS = {"model.learn_adjacency": _gcn_only(False), "model.gcn_init": _gcn_only("original"),
-                     "sampling": lambda value, cfg: value == "natural",
-                     "domain_adversarial": lambda value, cfg: value["weight"] == 0}
+                     "sampling": lambda value, config: value == "natural",
+                     "domain_adversarial": lambda value, config: value["weight"] == 0}
+
+
+def recorded_config(config: dict) -> dict:
+    """A training config (to_dict form) as records and resumed checkpoints compare it: without the
+    later keys where they change nothing (a config written before a key has none to remove)."""
+    record = copy.deepcopy(config)
+    for key, changes_nothing in _LATER_TRAIN_KEYS.items():
+        section, name = key.rpartition(".")[::2]
+        holder = record.get(section, {}) if section else record
+        if name in holder and changes_nothing(holder[name], record):
+            del holder[name]
+    return record
 
 
 def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
@@ -310,12 +323,7 @@ def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, gra
     (a dev speaker, none, inner folds) and the ids of its data and graph."""
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
-    record = to_dict(cfg)
-    for key, changes_nothing in _LATER_TRAIN_KEYS.items():
-        section, name = key.rpartition(".")[::2]
-        holder = record[section] if section else record
-        if changes_nothing(holder[name], cfg):
-            del holder[name]
+    record = recorded_config(to_dict(cfg))
     return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
                                                       "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
                                                       "graph": graph or "none"})
@@ -423,7 +431,7 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     last = ckpt_dir / "last.pt"
     if resume and last.is_file():
         state = load_checkpoint(last, map_location=device)
-        if state["config"] != to_dict(cfg):
+        if recorded_config(state["config"]) != recorded_config(to_dict(cfg)):  # keys added since: as records
             raise ValueError(f"{last}: was trained with another config; use a new exp dir or --resume false")
         if state.get("made_from", made) != made:
             changed = pv.differences(state["made_from"].get("inputs", {}), made["inputs"])
