@@ -36,6 +36,22 @@ def utt2corpus_of(dataset) -> dict[str, str] | None:
     return dataset.data.get("utt2corpus") or None
 
 
+def corpus_index(dataset, data_dir: Path | str, why: str) -> tuple[list[int], list[str]]:
+    """Each training utterance's corpus (utt2corpus) as an integer, and the corpus names in that
+    order (sorted). `why` names the setting that needs it in the errors."""
+    utt2corpus = utt2corpus_of(dataset)
+    if utt2corpus is None:
+        raise ValueError(f"{why}: {data_dir} has no utt2corpus (which corpus each utterance is from)")
+    names = [utt2corpus.get(it.utt) for it in dataset.items]
+    missing = [it.utt for it, name in zip(dataset.items, names) if name is None]
+    if missing:
+        raise ValueError(f"{why}: {data_dir}/utt2corpus has no entry for {len(missing)} training "
+                         f"utterance(s), e.g. {missing[0]}")
+    corpora = sorted(set(names))
+    index = {c: k for k, c in enumerate(corpora)}
+    return [index[name] for name in names], corpora
+
+
 def classes_by_corpus(dataset, classes: list[str]) -> dict[str, list[str]]:
     """{corpus: the classes its utterances carry in this dataset, in `classes` order}; {} without utt2corpus."""
     utt2corpus = utt2corpus_of(dataset)

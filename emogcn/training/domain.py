@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from emogcn.data.label_space import corpus_index
 from emogcn.log import get_logger
 from emogcn.training.config import DomainAdversarialConfig
 
@@ -49,22 +50,6 @@ def ramp(weight: float, progress: float) -> float:
     return weight * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
 
 
-def corpus_index(train_set, train_dir: Path | str, why: str) -> tuple[list[int], list[str]]:
-    """Each training utterance's corpus (utt2corpus) as an integer, and the corpus names in that
-    order (sorted). `why` names the setting that needs it in the errors."""
-    utt2corpus = train_set.data.get("utt2corpus")
-    if not utt2corpus:
-        raise ValueError(f"{why}: {train_dir} has no utt2corpus (which corpus each utterance is from)")
-    names = [utt2corpus.get(it.utt) for it in train_set.items]
-    missing = [it.utt for it, name in zip(train_set.items, names) if name is None]
-    if missing:
-        raise ValueError(f"{why}: {train_dir}/utt2corpus has no entry for {len(missing)} training "
-                         f"utterance(s), e.g. {missing[0]}")
-    corpora = sorted(Counter(names))
-    index = {c: k for k, c in enumerate(corpora)}
-    return [index[name] for name in names], corpora
-
-
 class CorpusAdversary(nn.Module):
     """The corpus classifier behind the gradient reversal, and the corpus of every training utterance."""
 
@@ -75,13 +60,11 @@ class CorpusAdversary(nn.Module):
                              "it needs at least two to learn what they share")
         self.classifier = nn.Sequential(nn.Linear(embed_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, len(corpora)))
         self.register_buffer("corpus_of", torch.tensor(corpus_of, dtype=torch.long), persistent=False)
-        self.corpora = list(corpora)
         self.weight = cfg.weight
         self.strength = 0.0
 
-    def set_progress(self, progress: float) -> float:
+    def set_progress(self, progress: float) -> None:
         self.strength = ramp(self.weight, progress)
-        return self.strength
 
     def forward(self, embedding: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(the corpus cross-entropy of a batch, how many of its corpora the classifier got right)."""

@@ -110,10 +110,11 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
         ready = time.perf_counter()
     seconds = time.perf_counter() - t0
     if distributed:
-        totals = torch.tensor([sums["loss"], sums["ce"], sums["ccc"], seen], dtype=torch.float64)
+        totals = torch.tensor([sums["loss"], sums["ce"], sums["ccc"], sums["domain"], domain_right, seen],
+                              dtype=torch.float64)
         torch.distributed.all_reduce(totals)
-        sums = {"loss": float(totals[0]), "ce": float(totals[1]), "ccc": float(totals[2]), "domain": 0.0}  # no adversary
-        seen = int(totals[3])
+        sums = dict(zip(("loss", "ce", "ccc", "domain"), map(float, totals[:4])))
+        domain_right, seen = int(totals[4]), int(totals[5])
     n = max(seen, 1)
     return {"loss": sums["loss"] / n, "ce": sums["ce"] / n, "ccc": sums["ccc"] / n, "utterances": seen,
             "seconds": seconds, "data_wait": waited, "domain": sums["domain"] / n, "domain_acc": domain_right / n}

@@ -40,12 +40,12 @@ from emogcn.data.confound import check_speaker_cmvn, resolve_cmvn, speaker_emoti
 from emogcn.data.dataset import FeatureDataset, make_loader
 from emogcn.data.datadir import read_map
 from emogcn.data.label_space import (CORPUS_CLASSES, LabelSpaceDataset, allowed_classes, classes_by_corpus,
-                                     corpus_class_counts, write_corpus_classes)
+                                     corpus_class_counts, corpus_index, write_corpus_classes)
 from emogcn.graph.build import load_graph
 from emogcn.log import get_logger
 from emogcn.models.build import build_model
 from emogcn.training.config import TrainConfig
-from emogcn.training.domain import build_adversary, corpus_index
+from emogcn.training.domain import build_adversary
 from emogcn.training.loop import AMP_MODES, make_amp, predict, train_one_epoch, validate
 from emogcn.training.losses import EmotionLoss, class_weights, corpus_class_weights
 
