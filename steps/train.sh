@@ -19,8 +19,9 @@ epochs=
 cmvn=          # speaker | global | none: overrides the config's normalisation
 num_threads=0  # CPU threads for torch (0: its default); use 1 when several trainings run at once
 ngpu=1         # > 1: processes of one DDP training, launched by torchrun
+unlabelled=    # data dirs whose audio (not labels) a config with domain_adversarial.unlabelled_tests reads
 help_message="Usage: $0 [--cmd utils/run.pl] [--gpu auto|-1|N] [--ngpu N] [--resume true|false] [--seed N] [--variant V] [--epochs N]
-       [--cmvn speaker|corpus|global|none] [--num-threads N] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
+       [--cmvn speaker|corpus|global|none] [--num-threads N] [--unlabelled 'DIR ...'] <config.yaml> <train-dir> <dev-dir|none|inner> <graph-dir> <exp-dir>"
 
 . "$(dirname "$0")/lib.sh"
 . utils/parse_options.sh
@@ -49,6 +50,7 @@ opts=(--resume "$resume" --num-threads "$num_threads")
 [ -z "$variant" ] || opts+=(--variant "$variant")
 [ -z "$epochs" ] || opts+=(--epochs "$epochs")
 [ -z "$cmvn" ] || opts+=(--cmvn "$cmvn")
+for d in $unlabelled; do opts+=(--unlabelled "$d"); done
 if [ -f "$exp/.done" ]; then  # kept if trained with this config, refused if not (emogcn/bin/train.py)
   python -m emogcn.bin.train "${opts[@]}" "$config" "$train" "$dev" "$graph" "$exp"
   exit

@@ -6,6 +6,8 @@
 #   data   <data-root>/<split>/{<train-set>,<dev-set>} (--dev-set none: no dev set)
 #   graph  <graph-root>/<split>
 #   exp    <exp-root>/<variant>[_<tag>]_seed<seed>/<split>, config <config> with model.variant set to <variant>
+#   the split's test sets (those <data-root>/<split>/tests lists, else <data-root>/<split>/test) go to
+#   steps/train.sh --unlabelled: a config with domain_adversarial.unlabelled_tests reads their audio
 #
 # Usage: steps/train_splits.sh [options] <config> <data-root> <graph-root> <exp-root> <split>...
 #   e.g. steps/train_splits.sh --seeds "0 1" --tag ecapa conf/train_ecapa.yaml data/folds exp/graph_auto exp fold1 fold2
@@ -38,11 +40,16 @@ done
 
 threads=0
 [ "$train_nj" -le 1 ] || threads=1
+test_sets_of() {  # the split's test sets: data dirs, one per line
+  if [ -f "$data_root/$1/tests" ]; then sed "s|^|$data_root/$1/|" "$data_root/$1/tests"
+  elif [ -d "$data_root/$1/test" ]; then echo "$data_root/$1/test"; fi
+}
+
 for seed in $seeds; do
   for variant in $variants; do
     for split in "$@"; do
       steps/train.sh --cmd "$cmd" --gpu "$gpu" --seed "$seed" --variant "$variant" --num-threads "$threads" \
-        ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} "$config" \
+        ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} --unlabelled "$(test_sets_of "$split")" "$config" \
         "$data_root/$split/$train_set" "$(case $dev_set in none|inner) echo "$dev_set" ;; *) echo "$data_root/$split/$dev_set" ;; esac)" \
         "$graph_root/$split" \
         "$exp_root/$variant${tag:+_$tag}_seed$seed/$split" &

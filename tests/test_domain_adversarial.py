@@ -59,7 +59,7 @@ def _trained_embedding(weight: float):
         embedding = torch.tanh(encoder(x))
         loss = torch.nn.functional.cross_entropy(head(embedding), label)
         if weight:
-            loss = loss + adversary(embedding, torch.arange(len(x)))[0]
+            loss = loss + adversary(embedding, corpus)[0]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -101,9 +101,9 @@ def _two_corpus_dir(mini, name: str, corpora: dict | None):
     return out
 
 
-def _config(weight: float) -> TrainConfig:
+def _config(weight: float, **adversary) -> TrainConfig:
     raw = {**FAULT_TRAIN_CONFIG, "epochs": 4, "inference_checkpoint": "last",
-           "domain_adversarial": {"weight": weight, "hidden": 8}}
+           "domain_adversarial": {"weight": weight, "hidden": 8, **adversary}}
     return from_dict(TrainConfig, yaml.safe_load(yaml.safe_dump(raw)))
 
 
@@ -185,3 +185,43 @@ def test_a_run_interrupted_before_a_key_existed_resumes_and_another_config_is_re
                                       "inference_checkpoint": "last", "optim": {"name": "adam", "lr": 0.01}})
     with pytest.raises(ValueError, match="was trained with another config"):
         train(changed, two, None, graph, mini / "exp/resume_other")
+
+
+def _unlabelled_dir(mini, name: str, corpus: str):
+    """The mini corpus as another corpus's unlabelled test set: utt2corpus `corpus`, no utt2emo."""
+    out = _two_corpus_dir(mini, name, {"qaa": corpus, "qab": corpus})
+    (out / "utt2emo").unlink(missing_ok=True)
+    return out
+
+
+@pytest.mark.recipe
+def test_unlabelled_test_sets_join_the_corpus_classifier_and_resume_exactly(mini):
+    one = _two_corpus_dir(mini, "one_corpus", {"qaa": "c", "qab": "c"})
+    target = _unlabelled_dir(mini, "target_t", "t")
+    graph = mini / "exp/graph"
+    cfg = _config(0.5, unlabelled_tests=True)
+    with pytest.raises(ValueError, match="no unlabelled sets were given"):
+        train(cfg, one, None, graph, mini / "exp/uda_none")
+    whole = train(cfg, one, None, graph, mini / "exp/uda_whole", unlabelled=[target])
+    last = load_checkpoint(mini / "exp/uda_whole/checkpoints/last.pt")
+    assert last["adversary"]["classifier.2.weight"].shape[0] == 2  # corpora c and t
+    assert "unlabelled:target_t" in last["made_from"]["inputs"]
+    history = (mini / "exp/uda_whole/history.tsv").read_text().splitlines()
+    header = history[0].split("\t")
+    accuracies = [float(r.split("\t")[header.index("domain_acc")]) for r in history[1:]]
+    assert all(0.0 < a <= 1.0 for a in accuracies)
+
+    train(cfg, one, None, graph, mini / "exp/uda_resumed", stop_after_epoch=2, unlabelled=[target])
+    assert train(cfg, one, None, graph, mini / "exp/uda_resumed", unlabelled=[target])["epoch"] == whole["epoch"]
+    resumed = load_checkpoint(mini / "exp/uda_resumed/checkpoints/last.pt")
+    for part in ("model", "adversary"):
+        for name, tensor in last[part].items():
+            assert torch.equal(tensor, resumed[part][name]), f"{part}.{name}"
+
+    # without the key the sets are ignored: nothing of them is recorded, so no model is made stale
+    plain = _config(0.5)
+    assert not any(k.startswith("unlabelled") for k in
+                   train_made_from(plain, one, None, graph, unlabelled=[target])["inputs"])
+    assert "unlabelled_tests" not in train_made_from(plain, one, None, graph)["configs"]["train"]["domain_adversarial"]
+    with pytest.raises(ValueError, match="weight 0 turns off"):
+        check_config(_config(0.0, unlabelled_tests=True))

@@ -1,7 +1,8 @@
 """Trains one model (stage 4).
 
     python -m emogcn.bin.train [--gpu ID] [--resume true|false] [--seed N] [--epochs N] [--num-threads N]
-                               [--variant single_task|multi_task|emotion_gcn] <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
+                               [--variant single_task|multi_task|emotion_gcn] [--unlabelled DIR ...]
+                               <config.yaml> <train-dir> <dev-dir|none> <graph-dir> <exp-dir>
 
 --variant overrides the config's model.variant (one config per backbone serves all three variants;
 the experiment's config.yaml records the variant trained).
@@ -33,7 +34,7 @@ from emogcn.data.datadir import DataDirError
 from emogcn.log import get_logger, setup_logging
 from emogcn.models.build import VARIANTS
 from emogcn.training.config import TrainConfig
-from emogcn.training.trainer import resolve_config, run, train_made_from
+from emogcn.training.trainer import resolve_config, run, train_made_from, uses_unlabelled
 
 logger = get_logger("emogcn.train")
 
@@ -45,10 +46,10 @@ def _bool(v: str) -> bool:
 
 
 def _finished(exp_dir: Path, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
-              selection: str | None) -> int:
+              selection: str | None, unlabelled: list[Path]) -> int:
     """A finished experiment is kept when its marker records this config and these data and graph,
     and refused otherwise: a changed config or remade inputs must never be answered with the old model."""
-    made = train_made_from(resolve_config(cfg, train_dir), train_dir, dev_dir, graph_dir, selection)
+    made = train_made_from(resolve_config(cfg, train_dir), train_dir, dev_dir, graph_dir, selection, unlabelled)
     status = pv.check(exp_dir / ".done", made, what=str(exp_dir), redo_on_new_inputs=False,
                       ways="give the new one another experiment name (--train-tag), or remove it to retrain")
     print(f"train: {exp_dir} is already trained with this config and data ({status.reason}); "
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cmvn", choices=("speaker", "corpus", "global", "none", "auto"), help="overrides the config's cmvn")
     parser.add_argument("--variant", choices=VARIANTS, help="overrides the config's model.variant")
     parser.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch; 0: torch's default")
+    parser.add_argument("--unlabelled", type=Path, action="append", default=[],
+                        help="a data dir whose audio (not labels) domain_adversarial.unlabelled_tests reads; "
+                             "repeatable; ignored by configs without it")
     parser.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dev-selection", action="store_true",
                         help="print the selection the config needs (speaker, none or inner) and exit")
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                            args.epochs, cfg.average_last, args.epochs)
             cfg.average_last = args.epochs
         if (args.exp_dir / ".done").is_file():
-            return _finished(args.exp_dir, cfg, args.train_dir, dev_dir, args.graph_dir, selection)
+            return _finished(args.exp_dir, cfg, args.train_dir, dev_dir, args.graph_dir, selection, args.unlabelled)
         if rank == 0:
             args.exp_dir.mkdir(parents=True, exist_ok=True)
             launcher = f"torchrun ({world_size} processes) " if world_size > 1 else ""
@@ -132,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         if selection == "inner":
             if world_size > 1:
                 raise ValueError("--dev inner trains its inner folds in one process: use --ngpu 1")
+            if uses_unlabelled(cfg):
+                raise ValueError("--dev inner: domain_adversarial.unlabelled_tests is not supported with inner "
+                                 "selection (its inner folds have no test sets of their own)")
             from emogcn.training.nested import train_nested
 
             train_nested(cfg, args.train_dir, args.graph_dir, args.exp_dir, gpu=args.gpu, resume=args.resume)
         else:
             run(rank, world_size, cfg, args.train_dir, dev_dir, args.graph_dir, args.exp_dir, gpu=args.gpu,
-                resume=args.resume, stop_after_epoch=args.stop_after_epoch)
+                resume=args.resume, stop_after_epoch=args.stop_after_epoch, unlabelled=args.unlabelled)
     except (ConfigError, DataDirError, ValueError, FileNotFoundError) as e:  # ProvenanceError is a ValueError
         print(f"train: error: {e}", file=sys.stderr)
         return 1

@@ -75,8 +75,10 @@ class FeatureDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, data_dir: str | Path, classes: list[str], cmvn: Cmvn, num_dims: int = 2,
-                 cache_mb: float = 0, validate: bool = True):
-        self.data = DataDir.load(data_dir, ValidateOptions(need_feats=True))
+                 cache_mb: float = 0, validate: bool = True, labelled: bool = True):
+        """labelled False: every utterance, label -1, utt2emo not read (audio of an unlabelled
+        target corpus, as domain-adversarial training uses it)."""
+        self.data = DataDir.load(data_dir, ValidateOptions(need_feats=True, need_emo=labelled))
         self.classes = classes
         self.cmvn = cmvn
         self.num_dims = num_dims
@@ -88,15 +90,15 @@ class FeatureDataset(torch.utils.data.Dataset):
         self.items: list[Utterance] = []
         dropped: dict[str, int] = {}
         for utt in self.data.utts:
-            label = utt2emo.get(utt)
-            if label not in index:
+            label = utt2emo.get(utt) if labelled else None
+            if labelled and label not in index:
                 dropped[label] = dropped.get(label, 0) + 1
                 continue
             dims = None
             if utt in utt2va:
                 dims = tuple(float(v) for v in utt2va[utt].split()[:num_dims])
             frames = int(utt2frames[utt]) if utt in utt2frames else 0
-            self.items.append(Utterance(utt, index[label], dims, frames))
+            self.items.append(Utterance(utt, index[label] if labelled else -1, dims, frames))
         for label, n in sorted(dropped.items()):
             logger.warning("%s: dropped %d utterance(s) labelled '%s', a class not in this model's classes",
                            data_dir, n, label)

@@ -67,6 +67,10 @@ class DomainAdversarialConfig:
 
     weight: float = 0.0  # the reversal's largest strength; it ramps up from 0 over the epochs
     hidden: int = 256  # hidden units of the corpus classifier
+    # true: the recipe's test sets, without their labels, join the corpus classifier (unsupervised
+    # adaptation to the test corpora: a batch of their audio beside every training batch). The
+    # recipes pass them (steps/train_splits.sh); their labels are never read.
+    unlabelled_tests: bool = False
 
 
 @dataclass

@@ -73,22 +73,24 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
     """One pass of the optimiser; returns the utterance-weighted mean loss, CE and CCC parts (over
     every process of a distributed run), the utterances seen, and the seconds this process spent
     waiting for batches (the data pipeline's share). With a corpus adversary (training/domain.py)
-    its loss joins the batch's, and its mean loss and accuracy are returned too (domain, domain_acc)."""
+    its loss joins the batch's (with unlabelled sets, over an unlabelled batch too), and its mean loss
+    and accuracy over what it judged are returned (domain, domain_acc)."""
     model.train()
     if adversary is not None:
         adversary.train()
     sums = {"loss": 0.0, "ce": 0.0, "ccc": 0.0, "domain": 0.0}
-    seen, waited, domain_right = 0, 0.0, 0
+    seen, waited, domain_right, domain_seen = 0, 0.0, 0, 0
     t0 = time.perf_counter()
     ready = time.perf_counter()
     for batch in _progress(loader, desc):
         waited += time.perf_counter() - ready
         loss, parts, out = compute_loss(model, batch, loss_fn, cfg, amp, train=True)
         if adversary is not None:
-            domain_loss, right = adversary(out["embedding"], batch["index"])
+            domain_loss, right, judged = adversary.batch_loss(model, out, batch, amp)
             loss = loss + domain_loss
-            sums["domain"] += domain_loss.item() * len(batch["labels"])
+            sums["domain"] += domain_loss.item() * judged
             domain_right += right
+            domain_seen += judged
         optimizer.zero_grad(set_to_none=True)
         if amp.scaler is not None:
             amp.scaler.scale(loss).backward()
@@ -110,14 +112,15 @@ def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optim
         ready = time.perf_counter()
     seconds = time.perf_counter() - t0
     if distributed:
-        totals = torch.tensor([sums["loss"], sums["ce"], sums["ccc"], sums["domain"], domain_right, seen],
-                              dtype=torch.float64)
+        totals = torch.tensor([sums["loss"], sums["ce"], sums["ccc"], sums["domain"], domain_right, seen,
+                               domain_seen], dtype=torch.float64)
         torch.distributed.all_reduce(totals)
         sums = dict(zip(("loss", "ce", "ccc", "domain"), map(float, totals[:4])))
-        domain_right, seen = int(totals[4]), int(totals[5])
-    n = max(seen, 1)
+        domain_right, seen, domain_seen = int(totals[4]), int(totals[5]), int(totals[6])
+    n, judged = max(seen, 1), max(domain_seen, 1)
     return {"loss": sums["loss"] / n, "ce": sums["ce"] / n, "ccc": sums["ccc"] / n, "utterances": seen,
-            "seconds": seconds, "data_wait": waited, "domain": sums["domain"] / n, "domain_acc": domain_right / n}
+            "seconds": seconds, "data_wait": waited, "domain": sums["domain"] / judged,
+            "domain_acc": domain_right / judged}
 
 
 @torch.no_grad()

@@ -127,6 +127,9 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.domain_adversarial.weight < 0 or cfg.domain_adversarial.hidden < 1:
         raise ValueError(f"domain_adversarial: weight {cfg.domain_adversarial.weight} must be >= 0 and hidden "
                          f"{cfg.domain_adversarial.hidden} >= 1")
+    if cfg.domain_adversarial.unlabelled_tests and cfg.domain_adversarial.weight == 0:
+        raise ValueError("domain_adversarial.unlabelled_tests: the unlabelled sets serve the corpus classifier, "
+                         "which weight 0 turns off; set a weight > 0")
 
 
 def average_state_dicts(states: list[dict]) -> dict:
@@ -157,13 +160,17 @@ def input_dim(cfg: TrainConfig, data_dir: Path) -> int:
 
 
 def make_dataset(cfg: TrainConfig, data_dir: Path, classes: list[str], train: bool,
-                 global_from: Path | None = None, cmvn: Cmvn | None = None, cache: bool = True):
+                 global_from: Path | None = None, cmvn: Cmvn | None = None, cache: bool = True,
+                 labelled: bool = True):
     """The dataset of a data directory for this config: face crops (input image) or speech frames
     normalised by cmvn (default: the config's mode; global statistics from global_from, the
     training set, and speaker statistics from each set's own). With `cache` (training), up to
     cfg.cache_mb MiB of features are held in memory and speech features are all read once
-    first, so bad ones fail before the first step; without (one pass of prediction), neither."""
+    first, so bad ones fail before the first step; without (one pass of prediction), neither.
+    labelled False: every utterance, its label unread (speech features only)."""
     cache_mb = cfg.cache_mb if cache else 0
+    if not labelled and cfg.input != "frames":
+        raise ValueError(f"unlabelled sets are read for input frames (speech features), not input {cfg.input}")
     if cfg.input == "image":
         from emogcn.data.images import FaceDataset
 
@@ -176,7 +183,7 @@ def make_dataset(cfg: TrainConfig, data_dir: Path, classes: list[str], train: bo
         return WaveformDataset(data_dir, classes, cfg.upstream, crop_seconds=cfg.crop_seconds if train else 0.0)
     if cmvn is None:
         cmvn = Cmvn.from_data_dir(data_dir, cfg.cmvn, global_from=global_from)
-    return FeatureDataset(data_dir, classes, cmvn, cache_mb=cache_mb, validate=cache)
+    return FeatureDataset(data_dir, classes, cmvn, cache_mb=cache_mb, validate=cache, labelled=labelled)
 
 
 def build_experiment_model(cfg: TrainConfig, graph_dir: Path, input_dim: int) -> tuple[torch.nn.Module, list[str]]:
@@ -302,7 +309,8 @@ def _gcn_only(value_before):
 
 _LATER_TRAIN_KEYS = {"model.learn_adjacency": _gcn_only(False), "model.gcn_init": _gcn_only("original"),
                      "sampling": lambda value, config: value == "natural",
-                     "domain_adversarial": lambda value, config: value["weight"] == 0}
+                     "domain_adversarial": lambda value, config: value["weight"] == 0,
+                     "domain_adversarial.unlabelled_tests": lambda value, config: value is False}
 
 
 def recorded_config(config: dict) -> dict:
@@ -317,16 +325,24 @@ def recorded_config(config: dict) -> dict:
     return record
 
 
+def uses_unlabelled(cfg: TrainConfig) -> bool:
+    """Whether training reads the unlabelled sets it is given (domain_adversarial.unlabelled_tests)."""
+    return cfg.domain_adversarial.weight > 0 and cfg.domain_adversarial.unlabelled_tests
+
+
 def train_made_from(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
-                    selection: str | None = None) -> dict:
+                    selection: str | None = None, unlabelled: list[Path] = ()) -> dict:
     """What a model is made from: its resolved config, how its epoch or settings were chosen
-    (a dev speaker, none, inner folds) and the ids of its data and graph."""
+    (a dev speaker, none, inner folds) and the ids of its data and graph, and of the unlabelled
+    sets where it reads them."""
     graph = pv.marker_id(Path(graph_dir) / ".done")
     selection = selection or ("speaker" if dev_dir is not None else "none")
     record = recorded_config(to_dict(cfg))
-    return pv.made_from({"train": record}, {"dev": selection}, {"train": pv.data_id(train_dir),
-                                                      "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
-                                                      "graph": graph or "none"})
+    inputs = {"train": pv.data_id(train_dir), "dev": pv.data_id(dev_dir) if dev_dir is not None else "none",
+              "graph": graph or "none"}
+    if uses_unlabelled(cfg):
+        inputs.update({f"unlabelled:{Path(d).name}": pv.data_id(d) for d in unlabelled})
+    return pv.made_from({"train": record}, {"dev": selection}, inputs)
 
 
 def train_labels(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path) -> dict:
@@ -341,10 +357,11 @@ def train_labels(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_
 
 
 def train(cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path, exp_dir: Path,
-          gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None) -> dict:
+          gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None,
+          unlabelled: list[Path] = ()) -> dict:
     """Trains into exp_dir in this process and returns the best (or last) epoch's record."""
     return run(0, 1, cfg, train_dir, dev_dir, graph_dir, exp_dir, gpu=gpu, resume=resume,
-               stop_after_epoch=stop_after_epoch)
+               stop_after_epoch=stop_after_epoch, unlabelled=unlabelled)
 
 
 def _device_of(rank: int, world_size: int, gpu: int | None) -> torch.device:
@@ -357,7 +374,8 @@ def _device_of(rank: int, world_size: int, gpu: int | None) -> torch.device:
 
 def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: Path | None, graph_dir: Path,
         exp_dir: Path, gpu: int | None = None, resume: bool = True, stop_after_epoch: int | None = None,
-        record_as: TrainConfig | None = None, selection: str | None = None, extra: dict | None = None) -> dict:
+        record_as: TrainConfig | None = None, selection: str | None = None, extra: dict | None = None,
+        unlabelled: list[Path] = ()) -> dict:
     """Trains into exp_dir as process `rank` of `world_size` (1: the whole training here; more: the
     process group is initialised already, by emogcn/bin/train.py under torchrun).
 
@@ -365,6 +383,8 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     training); the config must then score the last or averaged epochs. stop_after_epoch ends the
     run early (as if interrupted) without writing .done; tests use it. record_as, selection and extra
     are what nested selection records instead (the config with its grid, inner, the choice).
+    unlabelled: data dirs whose audio, not labels, the corpus adversary reads where the config's
+    domain_adversarial.unlabelled_tests asks for them (ignored otherwise).
     """
     check_config(cfg)
     cfg = resolve_config(cfg, train_dir)
@@ -373,7 +393,7 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     distributed = world_size > 1
     main_process = rank == 0
     made = train_made_from(resolve_config(record_as, train_dir) if record_as is not None else cfg, train_dir, dev_dir,
-                           graph_dir, selection)
+                           graph_dir, selection, unlabelled)
     ckpt_dir = exp_dir / "checkpoints"
     device = _device_of(rank, world_size, gpu)
     amp = make_amp(cfg.amp, device)
@@ -402,7 +422,11 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     weights = class_weights(counts) if cfg.class_weighting else torch.ones(len(classes))
     train_set, dev_set, corpus_classes = _corpus_label_space(cfg, classes, train_set, dev_set)
     loss_fn = EmotionLoss(weights.to(device), lambda_dims=cfg.lambda_dims)
-    adversary = build_adversary(cfg.domain_adversarial, core.backbone.out_dim, train_set, train_dir)
+    unlabelled_sets = ([(make_dataset(cfg, Path(d), classes, train=False, global_from=train_dir, labelled=False),
+                         Path(d)) for d in unlabelled] if uses_unlabelled(cfg) else [])
+    adversary = build_adversary(cfg.domain_adversarial, core.backbone.out_dim, train_set, train_dir, unlabelled_sets,
+                                make_loader=lambda d: make_loader(d, cfg.batch_size, shuffle=True, seed=cfg.seed,
+                                                                  max_frames=cfg.max_frames))
     if adversary is not None:
         if distributed:  # its weights would drift apart: they are outside the DDP-wrapped model
             raise ValueError("domain_adversarial: not supported with several processes yet; train with one")
@@ -460,7 +484,7 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout of this epoch depends only on (seed, epoch)
         train_loader.batch_sampler.set_epoch(epoch)
         if adversary is not None:
-            adversary.set_progress((epoch - 1) / max(cfg.epochs - 1, 1))
+            adversary.start_epoch(epoch, (epoch - 1) / max(cfg.epochs - 1, 1))
         sums = train_one_epoch(model, train_loader, optimizer, loss_fn, cfg, amp, desc=f"epoch {epoch}",
                                distributed=distributed, adversary=adversary)
         lr = optimizer.param_groups[0]["lr"]
