@@ -38,6 +38,8 @@ feat_config=conf/compare.yaml  # ComParE functionals (issue 15: the speech defau
                             # backbones; a face config (conf/face*.yaml) for image corpora
 feat_tag=                   # e.g. compare: features in data/compare, beside other front-ends'
 speed_perturb=              # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
+augment=                    # e.g. "noise10 reverb0.5": copies with generated noise at 10 dB SNR, reverberation
+                            # of RT60 0.5 s (emogcn/features/corrupt.py), also in train_sp
 normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
 max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
 graph_config=conf/graph.yaml
@@ -72,7 +74,7 @@ package_train=              # stage 6: all: train one final model on every speak
                             # config, epochs and seed, and package it; its card quotes the cross-validated row
 package_dir=                # stage 6: where the package goes (default: exp/model)
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
-       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--cmvn speaker|corpus|global|none]
+       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--augment 'noise10 reverb0.5'] [--cmvn speaker|corpus|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
        [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true]
        [--fusion auto|none|conf/egemaps.yaml] [--pseudo-dims true] [--graph-tag T] [--word-vectors F]
@@ -144,7 +146,12 @@ case "$dev" in
   inner) train_set=train_dev; dev_set=inner ;;
   *) die "--dev $dev: expected auto, speaker, none or inner" ;;
 esac
-[ -z "$speed_perturb" ] || train_set=${train_set}_sp
+perturbs=$(echo $speed_perturb $augment)   # every perturbed copy: data/all_sp<factor>, data/all_<augment token>
+for t in $augment; do
+  case "$t" in noise[0-9-]*|reverb[0-9.]*) ;; *) die "--augment $t: expected noise<SNR dB> or reverb<RT60 s>, e.g. noise10 reverb0.5" ;; esac
+done
+copy_name() { case "$1" in [0-9]*) echo "sp$1" ;; *) echo "$1" ;; esac; }
+[ -z "$perturbs" ] || train_set=${train_set}_sp
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   ways="use another --feat-tag to make these features beside the others, or remove"
@@ -157,17 +164,21 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     python -m emogcn.bin.stage write --stage features --label features="$(basename "$feat_config" .yaml)" \
       --config features="$feat_config" --input data="$all/.done" "$all/.feats.done"
   fi
-  for f in $speed_perturb; do  # Kaldi's speed perturbation: copies at other speeds, their own features
-    sp=$data/all_sp$f
+  for f in $perturbs; do  # Kaldi's speed perturbation (and noise, reverberation): copies with their own features
+    sp=$data/all_$(copy_name "$f")
     made=(--config features="$feat_config" --option factor="$f" --input data="$all/.done")
     if stage_done "$sp/.feats.done" "stage 1: features of $sp" "${made[@]}" --ways "$ways $sp to make it again"; then
       continue
     fi
-    log "stage 1: speed-perturbed copy $sp of $all (factor $f) and its features"
+    log "stage 1: perturbed copy $sp of $all ($f) and its features"
     rm -rf "$sp"
-    utils/perturb_data_dir_speed.sh "$f" "$all" "$sp"
+    case "$f" in
+      noise*) python -m emogcn.bin.corrupt_audio dir noise "${f#noise}" "$all" "$sp" ;;
+      reverb*) python -m emogcn.bin.corrupt_audio dir reverb "${f#reverb}" "$all" "$sp" ;;
+      *) utils/perturb_data_dir_speed.sh "$f" "$all" "$sp" ;;
+    esac
     steps/make_feats.sh --nj "$nj" --cmd "$train_cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
-      "$sp" "$exp/make_feats$log_suffix/log_sp$f" "$data/feats"
+      "$sp" "$exp/make_feats$log_suffix/log_$(copy_name "$f")" "$data/feats"
     python -m emogcn.bin.stage write --stage features --labels-from "$all/.feats.done" "${made[@]}" "$sp/.feats.done"
   done
 fi
@@ -175,20 +186,22 @@ fi
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   [ -f "$all/.feats.done" ] || die "$all has no features: run stage 1 first"
   made=(--option speed_perturb="$speed_perturb" --option normalize="$normalize" --input features="$all/.feats.done")
+  [ -z "$augment" ] || made+=(--option augment="$augment")   # absent when unused: earlier markers still hold
   perturbed=()
-  for f in $speed_perturb; do
-    made+=(--input "features_sp$f=$data/all_sp$f/.feats.done")
-    perturbed+=(--perturbed "$data/all_sp$f")
+  for f in $perturbs; do
+    made+=(--input "features_$(copy_name "$f")=$data/all_$(copy_name "$f")/.feats.done")
+    perturbed+=(--perturbed "$data/all_$(copy_name "$f")")
   done
   if ! stage_done "$data/folds/.cmvn.done" "stage 2: normalization of $data" "${made[@]}" \
       --ways "use another --feat-tag for other training data, or remove $data/folds/.cmvn.done to make it again"; then
     # No marker of an earlier stage 2 may outlive it: every set is re-cut and renormalised below.
-    find "$data/folds" "$all" "$data"/all_sp* -name .cmvn.done -delete 2>/dev/null || true
+    find "$data/folds" "$all" "$data"/all_sp* "$data"/all_noise* "$data"/all_reverb* -name .cmvn.done -delete 2>/dev/null || true
     if [ "$normalize" = true ]; then
       log "stage 2: per-speaker CMVN of $all, then the folds re-cut with features"
       steps/compute_cmvn.sh --cmd "$train_cmd" "$all" "$exp/compute_cmvn$log_suffix/log" "$data/cmvn"
-      for f in $speed_perturb; do
-        steps/compute_cmvn.sh --cmd "$train_cmd" "$data/all_sp$f" "$exp/compute_cmvn$log_suffix/log_sp$f" "$data/cmvn"
+      for f in $perturbs; do
+        steps/compute_cmvn.sh --cmd "$train_cmd" "$data/all_$(copy_name "$f")" \
+          "$exp/compute_cmvn$log_suffix/log_$(copy_name "$f")" "$data/cmvn"
       done
     else
       log "stage 2: no normalization statistics (--normalize false); the folds re-cut with features"
@@ -196,7 +209,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     python -m emogcn.bin.refresh_folds "${perturbed[@]}" "$all" "$data/folds"
     if [ "$normalize" = true ]; then
       for k in $all_folds; do  # every fold, whatever --folds says: global statistics from its training sets only
-        for t in train train_dev ${speed_perturb:+train_sp train_dev_sp}; do
+        for t in train train_dev ${perturbs:+train_sp train_dev_sp}; do
           steps/compute_cmvn.sh --cmd "$train_cmd" "$data/folds/fold$k/$t" \
             "$exp/compute_cmvn$log_suffix/log/fold$k/$t" "$data/cmvn/fold$k"
         done
@@ -205,7 +218,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     also=(--also "$all/.cmvn.done")
     for d in "$data"/folds/fold*/*/; do also+=(--also "${d%/}/.cmvn.done"); done
     python -m emogcn.bin.stage write --stage normalization --labels-from "$all/.feats.done" \
-      --label features="$(python -m emogcn.bin.stage get "$all/.feats.done" labels.features)${speed_perturb:+_sp}" \
+      --label features="$(python -m emogcn.bin.stage get "$all/.feats.done" labels.features)${perturbs:+_sp}" \
       "${also[@]}" "${made[@]}" "$data/folds/.cmvn.done"
   fi
 fi
@@ -335,7 +348,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       [ -z "$package_from" ] || die "stage 6: --package-from and --package-train all exclude each other"
       # The perturbed copies are not combined into one training set for the final model (yet): refuse
       # rather than train on less than the cross-validated models saw.
-      [ -z "$speed_perturb" ] || die "stage 6: --package-train all does not take --speed-perturb; package a fold's model instead"
+      [ -z "$perturbs" ] || die "stage 6: --package-train all does not take --speed-perturb or --augment; package a fold's model instead"
       [ -f "$all/.cmvn.done" ] || die "stage 6: $all has no normalization statistics: run stage 2 first"
       graph_all=$exp/graph_$graph_tag${log_suffix}_all
       graph_opts=(--config "$graph_config")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import kaldiio
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -78,6 +79,26 @@ def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
     rows = [r for r in (recipe / "RESULTS.md").read_text().splitlines() if "egemaps_mlp_seed0" in r or "egemaps_global_seed0" in r]
     assert len(rows) == 2 and "| speaker |" in rows[0] and "| global |" in rows[1], rows
 
+
+
+def test_noise_and_reverberation_copies_join_the_training_sets_only(recipe):
+    run_sh("steps/run_corpus.sh --stage 1 --stop-stage 2 --nj 2 --feat-config conf/egemaps.yaml --feat-tag aug "
+           "--augment 'noise10 reverb0.3'", recipe)
+    data = recipe / "data/aug"
+    train = set(dd.read_map(data / "folds/fold1/train/utt2spk"))
+    train_sp = set(dd.read_map(data / "folds/fold1/train_sp/utt2spk"))
+    assert train_sp == train | {f"{t}-{u}" for t in ("noise10", "reverb0.3") for u in train}
+    for t in ("noise10", "reverb0.3"):
+        feats = dict(kaldiio.load_scp(str(data / f"all_{t}/feats.scp")))
+        assert len(feats) == 60 and all(m.shape == (1, 88) for m in feats.values())
+    clean = dict(kaldiio.load_scp(str(data / "all/feats.scp")))
+    noisy = dict(kaldiio.load_scp(str(data / "all_noise10/feats.scp")))
+    u = sorted(clean)[0]
+    assert not np.allclose(clean[u], noisy[f"noise10-{u}"])  # the features of other audio
+    for name in ("dev", "test"):
+        assert not any(u.startswith(("noise", "reverb")) for u in dd.read_map(data / f"folds/fold1/{name}/utt2spk"))
+    p = run_sh("steps/run_corpus.sh --stage 1 --stop-stage 1 --feat-tag aug2 --augment 'hiss3'", recipe, check=False)
+    assert p.returncode == 1 and "--augment hiss3: expected noise<SNR dB> or reverb<RT60 s>" in p.stderr
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):
     run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config tiny_ssl.yaml --feat-tag tiny_ssl --train-config ./ssl.yaml "

@@ -12,6 +12,7 @@ import math
 import re
 import shlex
 import shutil
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -517,32 +518,63 @@ class DataDir:
 PERTURB_CARRIED = ("utt2emo", "utt2va", "utt2votes", "utt2lang", "utt2corpus", "text")
 
 
-def perturb_data_dir(factor: float, src: str | Path, dest: str | Path) -> tuple[int, list[str]]:
-    """A speed-perturbed copy of `src` in `dest`, as Kaldi's perturb_data_dir_speed.sh makes it.
+# kind: (id prefix, the values it accepts, its wav.scp pipe)
+PERTURBATIONS = {
+    "speed": ("sp", (0.5, 2.0), "python -m emogcn.bin.perturb_speed audio {value:g} {spec}"),
+    "noise": ("noise", (-10.0, 60.0), "python -m emogcn.bin.corrupt_audio audio noise {value:g} {seed} {spec}"),
+    "reverb": ("reverb", (0.05, 3.0), "python -m emogcn.bin.corrupt_audio audio reverb {value:g} {seed} {spec}"),
+}
 
-    Utterance and speaker ids are prefixed with sp<factor>-; wav.scp entries become pipes through
-    `python -m emogcn.bin.perturb_speed audio` (emogcn.features.audio.perturb_audio), so that stage 1
-    reads the perturbed audio; labels, languages and dimensions are carried, durations divided by
-    the factor. Returns the number of utterances and the files of `src` not carried (features and
-    CMVN describe the unperturbed audio: stage 1 recomputes them).
+
+def perturbation_of(token: str) -> tuple[str, float]:
+    """(kind, value) of a recipe's perturbation token: a number is a speed factor (0.9), noise<SNR dB>
+    (noise10) adds noise, reverb<RT60 s> (reverb0.5) reverberates."""
+    kind, value = "speed", token
+    for name in ("noise", "reverb"):
+        if token.startswith(name):
+            kind, value = name, token[len(name):]
+    try:
+        return kind, float(value)
+    except ValueError:
+        pass
+    raise ValueError(f"perturbation '{token}': expected a speed factor (0.9), noise<SNR dB> (noise10) "
+                     "or reverb<RT60 seconds> (reverb0.5)")
+
+
+def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str = "speed") -> tuple[int, list[str]]:
+    """A perturbed copy of `src` in `dest`, as Kaldi's perturb_data_dir_speed.sh (speed) and
+    reverberate_data_dir.py (noise, reverberation) make them; `factor` is the speed factor, the
+    SNR in dB or the RT60 in seconds.
+
+    Utterance and speaker ids are prefixed with sp<factor>- (noise<snr>-, reverb<rt60>-); wav.scp
+    entries become pipes through `python -m emogcn.bin.perturb_speed audio` (emogcn.features.audio)
+    or `corrupt_audio audio` (emogcn.features.corrupt, seeded by the utterance id: a copy made
+    again is the same), so that stage 1 reads the perturbed audio; labels, languages and dimensions
+    are carried, durations divided by a speed factor. Returns the number of utterances and the files
+    of `src` not carried (features and CMVN describe the unperturbed audio: stage 1 recomputes them).
     """
     src, dest = Path(src), Path(dest)
-    if not 0.5 <= factor <= 2.0:
-        raise ValueError(f"speed factor {factor} outside [0.5, 2.0]")
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"perturbation '{kind}': expected one of {', '.join(PERTURBATIONS)}")
+    name, (low, high), pipe = PERTURBATIONS[kind]
+    if not low <= factor <= high:
+        what = {"speed": "speed factor", "noise": "SNR (dB)", "reverb": "RT60 (s)"}[kind]
+        raise ValueError(f"{what} {float(factor)} outside [{low}, {high}]")
     if not (src / "wav.scp").is_file():
-        raise DataDirError(f"{src}/wav.scp: required file is missing (speed perturbation is for audio)")
-    prefix = f"sp{factor:g}-"
+        raise DataDirError(f"{src}/wav.scp: required file is missing ({kind} perturbation is for audio)")
+    prefix = f"{name}{factor:g}-"
     utt2spk = read_map(src / "utt2spk")
     dest.mkdir(parents=True, exist_ok=True)
     write_map(dest / "utt2spk", {prefix + u: prefix + s for u, s in utt2spk.items()})
     wav = read_map(src / "wav.scp")
-    write_map(dest / "wav.scp", {prefix + u: f"python -m emogcn.bin.perturb_speed audio {factor:g} {shlex.quote(v)} |"
-                                 for u, v in wav.items()})
+    write_map(dest / "wav.scp", {prefix + u: pipe.format(value=factor, seed=zlib.crc32(u.encode()), spec=shlex.quote(v))
+                                 + " |" for u, v in wav.items()})
     for name in PERTURB_CARRIED:
         if (src / name).is_file():
             write_map(dest / name, {prefix + u: v for u, v in read_map(src / name).items()})
     if (src / "utt2dur").is_file():
-        write_map(dest / "utt2dur", {prefix + u: f"{float(v) / factor:.4f}" for u, v in read_map(src / "utt2dur").items()})
+        speed = factor if kind == "speed" else 1.0
+        write_map(dest / "utt2dur", {prefix + u: f"{float(v) / speed:.4f}" for u, v in read_map(src / "utt2dur").items()})
     if (src / "spk2gender").is_file():
         write_map(dest / "spk2gender", {prefix + s: g for s, g in read_map(src / "spk2gender").items()})
     write_map(dest / "spk2utt", spk2utt_from_utt2spk(read_map(dest / "utt2spk")))
