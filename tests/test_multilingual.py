@@ -71,6 +71,24 @@ def test_loco_and_pooled_sets(tmp_path, corpora):
     assert dd.validate_data_dir(fold3 / "train", dd.ValidateOptions()) > 0
 
 
+def test_sets_train_on_the_perturbed_copies_where_asked(tmp_path, corpora):
+    for name, d in corpora.items():  # a train_sp per fold, as stage 2 with --augment writes it
+        for fold in sorted((d / "folds").glob("fold*")):
+            utts = list(dd.read_map(fold / "train/utt2spk"))
+            dd.subset_data_dir(fold / "train", fold / "train_sp", utts=utts)
+            dd.write_map(fold / "train_sp/utt2spk", {**dd.read_map(fold / "train/utt2spk"),
+                                                     **{f"noise10-{u}": f"noise10-{s}" for u, s in
+                                                        dd.read_map(fold / "train/utt2spk").items()}})
+    make_sets("loco", corpora, tmp_path / "sp", train_set="train_sp")
+    train = _spks(tmp_path / "sp/without_a/train")
+    assert {"noise10-b-s2", "b-s2", "b-s0"} <= train  # fold 1 of b: train (with copies) and test (without)
+    assert "noise10-b-s0" not in train and not any(s.startswith("noise") for s in _spks(tmp_path / "sp/without_a/dev"))
+    make_sets("matrix", corpora, tmp_path / "m", train_set="train_sp")
+    assert not any(s.startswith("noise") for s in _spks(tmp_path / "m/from_a/test_b"))
+    with pytest.raises(dd.DataDirError, match="fold1/train_dev: no such set"):
+        make_sets("matrix", corpora, tmp_path / "x", train_set="train_dev")
+
+
 def test_sets_need_prepared_corpora(tmp_path, corpora):
     (corpora["b"] / "all/feats.scp").unlink()
     with pytest.raises(dd.DataDirError, match="no feats.scp; run stages 1-2"):

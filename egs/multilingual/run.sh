@@ -30,7 +30,8 @@
 #                (cells from the pooled predictions per test corpus and language; within cells, whose
 #                corpus or language is among the split's training ones, marked * and averaged apart
 #                from the cross ones; the most-predicted class of each cell shows a collapse)
-# where <sets> = <mode>_<corpus1>_<corpus2>..., so other corpus lists never reuse these results.
+# where <sets> = <mode>_<corpus1>_<corpus2>...[_sp], so other corpus lists (or training without the
+# perturbed copies of --speed-perturb/--augment, _sp) never reuse these results.
 # Stages 0-2 and 4-5 are the corpus recipes' own steps, with their markers (emogcn/provenance.py).
 set -euo pipefail
 
@@ -61,11 +62,15 @@ cmvn=                       # speaker | global | none: overrides the training co
 adapt=balance               # stage 5 also scores label-shift corrections of every model on each test corpus:
                             # "em balance" (emogcn/scoring/label_shift.py) -> tables of <experiment>_<method>
                             # beside the model's own; "" for none
+speed_perturb=              # "0.9 1.1" and/or
+augment=                    # "noise10 reverb0.5": perturbed copies of every corpus's training speakers
+                            # (steps/run_corpus.sh) train with them: each fold's train_sp
 classic=false               # true: also the classic baseline, an SVM over the functionals (needs an openSMILE
                             # functionals --feat-config), experiments exp/<sets>/svm[_<cmvn>]
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
        [--classes four|all] [--label-space config|corpus|union] [--stage 0] [--stop-stage 5] [--seeds '0'] [--epochs N] [--variants '...'] [--train-nj 2]
-       [--feat-config conf/compare.yaml] [--train-config conf/train_mlp.yaml] [--train-tag mlp] [--cmvn speaker|corpus|global|none] [--classic true] [--adapt 'em balance']"
+       [--feat-config conf/compare.yaml] [--train-config conf/train_mlp.yaml] [--train-tag mlp] [--cmvn speaker|corpus|global|none] [--classic true] [--adapt 'em balance']
+       [--speed-perturb '0.9 1.1'] [--augment 'noise10 reverb0.5']"
 
 . ./cmd.sh
 . steps/lib.sh
@@ -85,12 +90,15 @@ root_of() {  # the --db-roots entry of a corpus ('' when not given: stage 0 must
   for pair in $db_roots; do [ "${pair%%=*}" != "$1" ] || { echo "${pair#*=}"; return; }; done
 }
 sets=${mode}_${corpora// /_}
+sets_train=train
+[ -z "$speed_perturb$augment" ] || { sets_train=train_sp; sets=${sets}_sp; }
 
 if [ "$stage" -le 2 ]; then
   for c in $corpora; do
     log "stages $stage-$(( stop_stage < 2 ? stop_stage : 2 )) of corpus $c"
     steps/run_corpus.sh --corpus "$c" --db-root "$(root_of "$c")" --classes "$classes" \
-      --data "data/$c" --exp "exp/$c" --nj "$nj" --feat-config "$feat_config" --fusion none --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
+      --data "data/$c" --exp "exp/$c" --nj "$nj" --feat-config "$feat_config" --fusion none \
+      --speed-perturb "$speed_perturb" --augment "$augment" --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
   done
 fi
 
@@ -102,11 +110,12 @@ for c in $corpora; do
 done
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   made=(--option mode="$mode" --option folds="$folds" "${inputs[@]}")
+  [ "$sets_train" = train ] || made+=(--option train_set="$sets_train")
   if ! stage_done "data/$sets/.done" "stage 3: the $mode sets data/$sets" "${made[@]}" \
       --ways "remove data/$sets (and exp/$sets) to make them again"; then
     log "stage 3: $mode sets of $corpora"
     rm -f "data/$sets/.done"
-    python -m emogcn.bin.cross_corpus sets --mode "$mode" --folds "$folds" "data/$sets" "${corpus_dirs[@]}" \
+    python -m emogcn.bin.cross_corpus sets --mode "$mode" --folds "$folds" --train-set "$sets_train" "data/$sets" "${corpus_dirs[@]}" \
       > "data/$sets.splits"
     also=()
     for split in $(cat "data/$sets.splits"); do

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sets")
     p.add_argument("--mode", choices=MODES, required=True)
     p.add_argument("--folds", default="1", help="pooled mode: the folds, e.g. '1 2'")
+    p.add_argument("--train-set", default="train",
+                   help="each fold's set that trains (train_sp: with its perturbed copies, stage 2's --augment)")
     p.add_argument("out", type=Path)
     p.add_argument("corpora", nargs="+")
     p = sub.add_parser("table")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     with ErrorExit(f"cross_corpus {args.cmd}", (DataDirError, ValueError, FileNotFoundError)) as run:
         if args.cmd == "sets":
             folds = [int(k) for k in args.folds.split()]
-            for split in make_sets(args.mode, _corpora(args.corpora), args.out, folds):
+            for split in make_sets(args.mode, _corpora(args.corpora), args.out, folds, train_set=args.train_set):
                 print(split.name)
             return 0
         text = [f"### {args.mode}: {args.name} ({datetime.date.today().isoformat()})\n",

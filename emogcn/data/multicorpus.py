@@ -15,6 +15,10 @@ so sets of different corpora combine without clashes, and per-speaker CMVN trave
   fold-1 train+test and dev), test on the whole of c.
 - matrix (cross-corpus): one split per corpus i: train and dev on i's fold 1; test on i's own
   fold-1 test speakers (the diagonal) and on the whole of every other corpus.
+
+train_set train_sp trains on each fold's train_sp instead of train: the set with its perturbed
+copies (stage 2 of a corpus with --speed-perturb or --augment). The fold-1 test speakers that loco
+also trains on come unperturbed: the corpus recipes perturb training sets only.
 """
 
 from __future__ import annotations
@@ -73,27 +77,31 @@ def _write_split(split: Path, train: list[Path], dev: list[Path], tests: dict[st
                 ", ".join(f"{n} {len(read_map(split / f'test_{n}/utt2spk'))}" for n in tests))
 
 
-def make_sets(mode: str, corpora: dict[str, Path], out: Path, folds: list[int] | None = None) -> list[Path]:
+def make_sets(mode: str, corpora: dict[str, Path], out: Path, folds: list[int] | None = None,
+              train_set: str = "train") -> list[Path]:
     """Writes the splits of `mode` under `out`; returns their directories."""
     if mode not in MODES:
         raise ValueError(f"mode '{mode}' is not one of {', '.join(MODES)}")
     if len(corpora) < (1 if mode == "pooled" else 2):
         raise ValueError(f"mode {mode} needs at least {1 if mode == 'pooled' else 2} corpora, got {len(corpora)}")
     for corpus_dir in corpora.values():
-        corpus_folds(corpus_dir)
+        for fold in corpus_folds(corpus_dir):
+            if not (fold / train_set / "utt2spk").is_file():
+                raise DataDirError(f"{fold}/{train_set}: no such set (train_sp comes from stage 2 with "
+                                   "--speed-perturb or --augment)")
     splits = []
     if mode == "pooled":
         for k in folds or [1]:
             chosen = {name: _fold(d, k) for name, d in corpora.items()}
             split = out / f"fold{k}"
-            _write_split(split, [f / "train" for f in chosen.values()], [f / "dev" for f in chosen.values()],
+            _write_split(split, [f / train_set for f in chosen.values()], [f / "dev" for f in chosen.values()],
                          {"all": [f / "test" for f in chosen.values()]})
             splits.append(split)
     elif mode == "loco":
         for held_out in corpora:
             others = [_fold(d, 1) for name, d in corpora.items() if name != held_out]
             split = out / f"without_{held_out}"
-            _write_split(split, [f / s for f in others for s in ("train", "test")], [f / "dev" for f in others],
+            _write_split(split, [f / s for f in others for s in (train_set, "test")], [f / "dev" for f in others],
                          {held_out: [corpora[held_out] / "all"]})
             splits.append(split)
     else:
@@ -101,6 +109,6 @@ def make_sets(mode: str, corpora: dict[str, Path], out: Path, folds: list[int] |
             fold = _fold(d, 1)
             tests = {name: [fold / "test" if name == source else other / "all"] for name, other in corpora.items()}
             split = out / f"from_{source}"
-            _write_split(split, [fold / "train"], [fold / "dev"], tests)
+            _write_split(split, [fold / train_set], [fold / "dev"], tests)
             splits.append(split)
     return splits
