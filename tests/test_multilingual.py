@@ -148,6 +148,17 @@ def test_classic_refuses_frame_features_before_any_work(tmp_path):
     assert not (d / "data").exists()
 
 
+@pytest.mark.unit  # stops before stage 0: no corpus is read
+def test_the_training_config_follows_the_mode_unless_given(tmp_path):
+    d = _recipe_copy(tmp_path)
+    for mode, config, tag in (("loco", "conf/train_mlp_dann.yaml", "mlp_dann"), ("matrix", "conf/train_mlp.yaml", "mlp"),
+                              ("pooled", "conf/train_mlp.yaml", "mlp")):
+        p = run_sh(f"./run.sh --corpora 'mini emodb' --mode {mode} --stop-stage -1", d)
+        assert f"mode {mode}: training config {config}, experiments <variant>_{tag}_seed<seed>" in p.stderr, p.stderr
+    p = run_sh("./run.sh --corpora 'mini emodb' --mode loco --train-config conf/train_ecapa.yaml --stop-stage -1", d)
+    assert "training config conf/train_ecapa.yaml, experiments <variant>_ecapa_seed<seed>" in p.stderr
+
+
 def _table_row(block: str, title: str, row: str) -> dict[str, str]:
     """{column: cell} of one row of a markdown table in a RESULTS.md block, found by its title."""
     lines = block.split(title, 1)[1].strip().splitlines()
