@@ -153,7 +153,11 @@ def build_adversary(cfg: DomainAdversarialConfig, embed_dim: int, train_set, tra
             if utt2corpus is None:
                 raise ValueError(f"domain_adversarial.unlabelled_tests: {data_dir} has no utt2corpus "
                                  "(which corpus each utterance is from)")
-            extra_names.append([utt2corpus.get(it.utt, "?") for it in dataset.items])
+            missing = [it.utt for it in dataset.items if it.utt not in utt2corpus]
+            if missing:
+                raise ValueError(f"domain_adversarial.unlabelled_tests: {data_dir}/utt2corpus has no entry for "
+                                 f"{len(missing)} utterance(s), e.g. {missing[0]}")
+            extra_names.append([utt2corpus[it.utt] for it in dataset.items])
     corpora = sorted(set(names).union(*extra_names))
     index = {c: k for k, c in enumerate(corpora)}
     stream = None
