@@ -71,7 +71,8 @@ def test_a_finished_job_frees_its_gpu(work):
 def test_separate_run_pl_calls_do_not_share_a_gpu(work):
     # The training stage starts one run.pl per training, side by side: the locks are shared between them.
     one = "utils/run.pl --gpu 1 log/d.JOB.log " + WAIT_FOR_ALL.format(n=2)
-    run(work, f"({one.replace('JOB', '1')}) & ({one.replace('JOB', '2')}) & wait -n && wait -n",
+    # wait on both pids: `wait -n` twice answers 127 when both have ended before the second one
+    run(work, f"({one.replace('JOB', '1')}) & a=$!; ({one.replace('JOB', '2')}) & b=$!; wait $a && wait $b",
         {"CUDA_VISIBLE_DEVICES": "4,7"})
     assert sorted(seen(work, "d", (1, 2))) == ["4", "7"]
 
