@@ -146,11 +146,13 @@ case "$dev" in
   inner) train_set=train_dev; dev_set=inner ;;
   *) die "--dev $dev: expected auto, speaker, none or inner" ;;
 esac
-perturbs=$(echo $speed_perturb $augment)   # every perturbed copy: data/all_sp<factor>, data/all_<augment token>
-for t in $augment; do
-  case "$t" in noise[0-9-]*|reverb[0-9.]*) ;; *) die "--augment $t: expected noise<SNR dB> or reverb<RT60 s>, e.g. noise10 reverb0.5" ;; esac
-done
-copy_name() { case "$1" in [0-9]*) echo "sp$1" ;; *) echo "$1" ;; esac; }
+perturbs=$(echo $speed_perturb $augment)   # every perturbed copy: data/all_<copy name>, e.g. all_sp0.9, all_noise10
+declare -A copy_names=()
+if [ -n "$perturbs" ]; then  # the tokens checked, and each copy's name, in one place (emogcn/data/datadir.py)
+  names=$(python -m emogcn.bin.perturb_data_dir names --speed-perturb "$speed_perturb" --augment "$augment") || exit 1
+  while read -r token name; do copy_names[$token]=$name; done <<< "$names"
+fi
+copy_name() { echo "${copy_names[$1]}"; }
 [ -z "$perturbs" ] || train_set=${train_set}_sp
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -172,11 +174,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     fi
     log "stage 1: perturbed copy $sp of $all ($f) and its features"
     rm -rf "$sp"
-    case "$f" in
-      noise*) python -m emogcn.bin.corrupt_audio dir noise "${f#noise}" "$all" "$sp" ;;
-      reverb*) python -m emogcn.bin.corrupt_audio dir reverb "${f#reverb}" "$all" "$sp" ;;
-      *) utils/perturb_data_dir_speed.sh "$f" "$all" "$sp" ;;
-    esac
+    python -m emogcn.bin.perturb_data_dir copy "$f" "$all" "$sp"
     steps/make_feats.sh --nj "$nj" --cmd "$train_cmd" --config "$feat_config" --max-fail-fraction "$max_fail_fraction" \
       "$sp" "$exp/make_feats$log_suffix/log_$(copy_name "$f")" "$data/feats"
     python -m emogcn.bin.stage write --stage features --labels-from "$all/.feats.done" "${made[@]}" "$sp/.feats.done"

@@ -1,5 +1,5 @@
 """Noise and reverberation generated for augmentation (emogcn/features/corrupt.py), the corrupted
-copies of a data directory (emogcn.bin.corrupt_audio), and the tokens the recipes take."""
+copies of a data directory (emogcn.bin.perturb_data_dir), and the tokens the recipes take."""
 
 from __future__ import annotations
 
@@ -56,12 +56,22 @@ def test_reverberation_keeps_length_and_level_and_smears_the_signal():
     assert np.abs(y[:3900]).max() < 1e-3  # nothing before it
 
 
-def test_tokens_of_the_recipes():
+def test_tokens_of_the_recipes(recipe_dir):
     assert dd.perturbation_of("0.9") == ("speed", 0.9)
     assert dd.perturbation_of("noise10") == ("noise", 10.0)
     assert dd.perturbation_of("reverb0.5") == ("reverb", 0.5)
-    with pytest.raises(ValueError, match="perturbation 'hiss3'"):
+    with pytest.raises(ValueError, match="'hiss3': expected a speed factor"):
         dd.perturbation_of("hiss3")
+    with pytest.raises(ValueError, match="'0.9': expected noise<SNR dB>"):
+        dd.perturbation_of("0.9", ("noise", "reverb"))
+    with pytest.raises(ValueError, match=r"'reverb5': RT60 \(s\) 5.0 outside"):
+        dd.perturbation_of("reverb5")
+    # the names the recipes give their copies (data/all_<name>), and the prefix of the copies' ids
+    p = run_sh("python -m emogcn.bin.perturb_data_dir names --speed-perturb '0.90 1.1' --augment 'noise10 reverb0.5'",
+               recipe_dir)
+    assert p.stdout.split("\n")[:4] == ["0.90 sp0.9", "1.1 sp1.1", "noise10 noise10", "reverb0.5 reverb0.5"]
+    p = run_sh("python -m emogcn.bin.perturb_data_dir names --speed-perturb noise10", recipe_dir, check=False)
+    assert p.returncode == 1 and "--speed-perturb 'noise10': expected a speed factor (0.9)" in p.stderr
 
 
 def test_a_corrupted_copy_is_read_by_stage_1_and_made_again_the_same(recipe_dir):
@@ -74,7 +84,7 @@ def test_a_corrupted_copy_is_read_by_stage_1_and_made_again_the_same(recipe_dir)
     dd.write_map(data / "wav.scp", wavs)
     dd.write_map(data / "utt2dur", {u: "1.0" for u in wavs})
     for kind, value in (("noise", "10"), ("reverb", "0.3")):
-        run_sh(f"python -m emogcn.bin.corrupt_audio dir {kind} {value} data/train data/train_{kind}", recipe_dir)
+        run_sh(f"python -m emogcn.bin.perturb_data_dir copy {kind}{value} data/train data/train_{kind}", recipe_dir)
     copy = recipe_dir / "data/train_noise"
     assert dd.validate_data_dir(copy) == 3
     assert dd.read_map(copy / "utt2spk")["noise10-c-s1-u000"] == "noise10-c-s1"
@@ -89,5 +99,5 @@ def test_a_corrupted_copy_is_read_by_stage_1_and_made_again_the_same(recipe_dir)
     run_sh("steps/make_feats.sh --nj 1 data/train_reverb exp/log feats", recipe_dir)
     assert dd.validate_data_dir(recipe_dir / "data/train_reverb") == 3
 
-    p = run_sh("python -m emogcn.bin.corrupt_audio dir noise 99 data/train data/x", recipe_dir, check=False)
-    assert p.returncode == 1 and "SNR (dB) 99.0 outside [-10.0, 60.0]" in p.stderr
+    p = run_sh("python -m emogcn.bin.perturb_data_dir copy noise99 data/train data/x", recipe_dir, check=False)
+    assert p.returncode == 1 and "'noise99': SNR (dB) 99.0 outside [-10.0, 60.0]" in p.stderr

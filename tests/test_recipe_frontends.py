@@ -98,7 +98,7 @@ def test_noise_and_reverberation_copies_join_the_training_sets_only(recipe):
     for name in ("dev", "test"):
         assert not any(u.startswith(("noise", "reverb")) for u in dd.read_map(data / f"folds/fold1/{name}/utt2spk"))
     p = run_sh("steps/run_corpus.sh --stage 1 --stop-stage 1 --feat-tag aug2 --augment 'hiss3'", recipe, check=False)
-    assert p.returncode == 1 and "--augment hiss3: expected noise<SNR dB> or reverb<RT60 s>" in p.stderr
+    assert p.returncode == 1 and "--augment 'hiss3': expected noise<SNR dB> (noise10) or reverb<RT60 s>" in p.stderr
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):
     run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config tiny_ssl.yaml --feat-tag tiny_ssl --train-config ./ssl.yaml "

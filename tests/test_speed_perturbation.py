@@ -38,4 +38,4 @@ def test_perturbed_copy_is_read_by_stage_1_with_scaled_durations(recipe_dir):
 def test_bad_factor_is_an_error(recipe_dir):
     make_data_dir(recipe_dir / "data/train", {"c-s1": 1})
     p = run_sh("utils/perturb_data_dir_speed.sh 3 data/train data/sp", recipe_dir, check=False)
-    assert p.returncode == 1 and "speed factor 3.0 outside [0.5, 2.0]" in p.stderr
+    assert p.returncode == 1 and "'3': speed factor 3.0 outside [0.5, 2.0]" in p.stderr

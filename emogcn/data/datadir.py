@@ -526,19 +526,44 @@ PERTURBATIONS = {
 }
 
 
-def perturbation_of(token: str) -> tuple[str, float]:
+TOKEN_FORMS = {"speed": "a speed factor (0.9)", "noise": "noise<SNR dB> (noise10)", "reverb": "reverb<RT60 s> (reverb0.5)"}
+
+
+def perturbation_of(token: str, kinds: tuple[str, ...] = tuple(PERTURBATIONS)) -> tuple[str, float]:
     """(kind, value) of a recipe's perturbation token: a number is a speed factor (0.9), noise<SNR dB>
-    (noise10) adds noise, reverb<RT60 s> (reverb0.5) reverberates."""
+    (noise10) adds noise, reverb<RT60 s> (reverb0.5) reverberates. The kind must be one of `kinds`
+    and the value in the kind's range."""
     kind, value = "speed", token
     for name in ("noise", "reverb"):
         if token.startswith(name):
             kind, value = name, token[len(name):]
     try:
-        return kind, float(value)
+        number = float(value)
     except ValueError:
-        pass
-    raise ValueError(f"perturbation '{token}': expected a speed factor (0.9), noise<SNR dB> (noise10) "
-                     "or reverb<RT60 seconds> (reverb0.5)")
+        number = None
+    if number is None or kind not in kinds:
+        forms = [TOKEN_FORMS[k] for k in kinds]
+        expected = " or ".join(forms) if len(forms) < 3 else f"{', '.join(forms[:-1])} or {forms[-1]}"
+        raise ValueError(f"'{token}': expected {expected}")
+    try:
+        _check_perturbation(kind, number)
+    except ValueError as e:
+        raise ValueError(f"'{token}': {e}") from None
+    return kind, number
+
+
+def perturbation_name(kind: str, value: float) -> str:
+    """The name of a perturbed copy, and the prefix of its ids: sp0.9, noise10, reverb0.5."""
+    return f"{PERTURBATIONS[kind][0]}{value:g}"
+
+
+def _check_perturbation(kind: str, value: float) -> None:
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"perturbation '{kind}': expected one of {', '.join(PERTURBATIONS)}")
+    low, high = PERTURBATIONS[kind][1]
+    if not low <= value <= high:
+        what = {"speed": "speed factor", "noise": "SNR (dB)", "reverb": "RT60 (s)"}[kind]
+        raise ValueError(f"{what} {float(value)} outside [{low}, {high}]")
 
 
 def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str = "speed") -> tuple[int, list[str]]:
@@ -554,15 +579,11 @@ def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str
     of `src` not carried (features and CMVN describe the unperturbed audio: stage 1 recomputes them).
     """
     src, dest = Path(src), Path(dest)
-    if kind not in PERTURBATIONS:
-        raise ValueError(f"perturbation '{kind}': expected one of {', '.join(PERTURBATIONS)}")
-    name, (low, high), pipe = PERTURBATIONS[kind]
-    if not low <= factor <= high:
-        what = {"speed": "speed factor", "noise": "SNR (dB)", "reverb": "RT60 (s)"}[kind]
-        raise ValueError(f"{what} {float(factor)} outside [{low}, {high}]")
+    _check_perturbation(kind, factor)
+    pipe = PERTURBATIONS[kind][2]
     if not (src / "wav.scp").is_file():
         raise DataDirError(f"{src}/wav.scp: required file is missing ({kind} perturbation is for audio)")
-    prefix = f"{name}{factor:g}-"
+    prefix = perturbation_name(kind, factor) + "-"
     utt2spk = read_map(src / "utt2spk")
     dest.mkdir(parents=True, exist_ok=True)
     write_map(dest / "utt2spk", {prefix + u: prefix + s for u, s in utt2spk.items()})
