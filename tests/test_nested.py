@@ -54,6 +54,25 @@ def test_inner_selection_never_sees_the_test_speakers(mini):
     run_sh("steps/infer.sh --gpu -1 exp/inner data/folds/fold1/test test", mini)
 
 
+def test_inner_folds_keep_a_perturbed_copy_with_its_speaker(tmp_path):
+    from emogcn.config import load_config as load
+    from emogcn.graph.build import GraphConfig
+    from emogcn.training.nested import _inner_sets
+
+    spk = {"a-u1": "a", "a-u2": "a", "b-u1": "b", "noise10-a-u1": "noise10-a", "noise10-b-u1": "noise10-b",
+           "sp0.9-a-u2": "sp0.9-a"}
+    d = tmp_path / "train_dev_sp"
+    d.mkdir()
+    dd.write_map(d / "utt2spk", spk)
+    dd.write_map(d / "utt2emo", {u: ("anger" if u.endswith("1") else "neutral") for u in spk})
+    dd.write_map(d / "spk2utt", dd.spk2utt_from_utt2spk(spk))
+    cfg = load_config(TrainConfig, None, {})
+    _inner_sets(d, tmp_path / "fold1", ["a"], cfg, load(GraphConfig, None, {}))
+    # a held out: none of its copies trains, and it is scored on its own (unperturbed) audio
+    assert set(dd.read_map(tmp_path / "fold1/train/utt2spk")) == {"b-u1", "noise10-b-u1"}
+    assert set(dd.read_map(tmp_path / "fold1/dev/utt2spk")) == {"a-u1", "a-u2"}
+
+
 def test_dev_auto_follows_what_the_config_selects(tmp_path):
     """A recipe's --dev auto: inner for a select.grid, speaker for the best dev epoch, none (the dev
     speaker trains) for configs that score their last or averaged epochs, as the shipped MLP does."""

@@ -169,6 +169,15 @@ def test_speaker_groups_beyond_the_loso_limit():
         inner_folds(["a", "a"], cfg)
 
 
+def test_a_perturbed_copy_stays_in_the_inner_fold_of_its_speaker():
+    # noise10-s1 is s1's audio with noise: fitting on it while s1 is held out would leak s1 into
+    # the selection, so the copies join their source speaker's fold
+    speakers = ["s1", "s1", "s2", "s2", "s3", "noise10-s1", "noise10-s2", "reverb0.5-s1", "sp0.9-s3"]
+    scheme, folds = inner_folds(speakers, _small_config())
+    assert scheme == "leave_one_speaker_out" and [f.speakers for f in folds] == [["s1"], ["s2"], ["s3"]]
+    assert [f.rows.tolist() for f in folds] == [[0, 1, 5, 7], [2, 3, 6], [4, 8]]
+
+
 def test_chosen_setting_is_the_best_inner_ua_and_ties_go_to_the_simpler_model(tmp_path):
     grid = make_grid(check_config(SvmConfig(kernels=["rbf", "linear"], c_values=[10.0, 0.1])))
     assert [(p.kernel, p.C) for p in grid] == [("linear", 0.1), ("linear", 10.0), ("rbf", 0.1), ("rbf", 10.0)]

@@ -19,6 +19,7 @@ import numpy as np
 from emogcn.classic.config import KERNELS, SvmConfig
 from emogcn.classic.data import FunctionalSet
 from emogcn.classic.kernels import GramCache, GridPoint, class_scores, fit_svc, resolve_gamma
+from emogcn.data.datadir import source_speaker
 from emogcn.log import get_logger
 from emogcn.scoring.metrics import metrics_from_confusion
 
@@ -58,9 +59,10 @@ def make_grid(cfg: SvmConfig) -> list[GridPoint]:
 
 
 def inner_folds(speakers: list[str], cfg: SvmConfig) -> tuple[str, list[InnerFold]]:
-    """The inner folds over the training set's speakers (one entry per row in `speakers`)."""
-    spk = np.asarray(speakers)
-    counts = {s: int((spk == s).sum()) for s in sorted(set(speakers))}
+    """The inner folds over the training set's speakers (one entry per row in `speakers`). A perturbed
+    copy's rows go with the speaker they were made from: no fold is fitted on a copy of its held-out speaker."""
+    spk = np.asarray([source_speaker(s) for s in speakers])
+    counts = {s: int((spk == s).sum()) for s in sorted(set(spk.tolist()))}
     if len(counts) < 2:
         raise ValueError(f"model selection needs at least two training speakers, got {len(counts)} "
                          f"({', '.join(counts)})")

@@ -557,6 +557,22 @@ def perturbation_name(kind: str, value: float) -> str:
     return f"{PERTURBATIONS[kind][0]}{value:g}"
 
 
+# the id prefix of a perturbed copy (sp0.9-, noise10-, noise-5-, reverb0.5-): copies are made of
+# unperturbed data directories, so an id carries at most one
+_COPY_PREFIX = re.compile(r"^(?:%s)-?\d+(?:\.\d+)?-" % "|".join(v[0] for v in PERTURBATIONS.values()))
+
+
+def is_perturbed(utt_or_spk: str) -> bool:
+    """Whether an utterance or speaker id is of a perturbed copy (perturb_data_dir's prefix)."""
+    return _COPY_PREFIX.match(utt_or_spk) is not None
+
+
+def source_speaker(spk: str) -> str:
+    """The speaker a perturbed copy's speaker was made from (noise10-emodb-03 -> emodb-03): the unit
+    that speaker-independent selection must keep together. Other ids are returned unchanged."""
+    return _COPY_PREFIX.sub("", spk, count=1)
+
+
 def _check_perturbation(kind: str, value: float) -> None:
     if kind not in PERTURBATIONS:
         raise ValueError(f"perturbation '{kind}': expected one of {', '.join(PERTURBATIONS)}")

@@ -28,7 +28,7 @@ from emogcn.atomic import write_text
 from emogcn.config import from_dict, load_config, to_dict
 from emogcn.data.cmvn import Cmvn, load_global_stats, write_global_stats
 from emogcn.data.dataset import make_loader
-from emogcn.data.datadir import read_map, subset_data_dir
+from emogcn.data.datadir import read_map, source_speaker, subset_data_dir
 from emogcn.graph.build import GraphConfig, build_graph, load_graph
 from emogcn.log import get_logger
 from emogcn.scoring.metrics import classification_metrics
@@ -78,7 +78,8 @@ def _inner_sets(train_dir: Path, fold: Path, held_out: list[str], cfg: TrainConf
         return
     utt2spk = read_map(train_dir / "utt2spk")
     held = set(held_out)
-    subset_data_dir(train_dir, fold / "train", utts=[u for u, s in utt2spk.items() if s not in held])
+    # a perturbed copy goes with the speaker it was made from; the held-out speakers are scored unperturbed
+    subset_data_dir(train_dir, fold / "train", utts=[u for u, s in utt2spk.items() if source_speaker(s) not in held])
     subset_data_dir(train_dir, fold / "dev", utts=[u for u, s in utt2spk.items() if s in held])
     if cfg.input == "frames" and cfg.cmvn == "global":
         write_global_stats(fold / "train", fold / "cmvn", "inner_train")
@@ -113,7 +114,7 @@ def train_nested(cfg: TrainConfig, train_dir: Path, graph_dir: Path, exp_dir: Pa
             raise ValueError(f"--dev inner: candidate {overrides} scores its 'best' epoch, which needs a dev set; "
                              "use inference_checkpoint last or averaged")
     graph_cfg = load_config(GraphConfig, None, (load_graph(graph_dir).meta.get("config") or {}))
-    speakers = sorted(set(read_map(train_dir / "utt2spk").values()))
+    speakers = sorted({source_speaker(s) for s in read_map(train_dir / "utt2spk").values()})
     groups = inner_groups(speakers, cfg.select.inner_folds)
     inner = exp_dir / "inner"
     pooled: list[tuple[list[str], list[str]]] = [([], []) for _ in points]
