@@ -87,6 +87,10 @@ def test_a_corrupted_copy_is_read_by_stage_1_and_made_again_the_same(recipe_dir)
         run_sh(f"python -m emogcn.bin.perturb_data_dir copy {kind}{value} data/train data/train_{kind}", recipe_dir)
     copy = recipe_dir / "data/train_noise"
     assert dd.validate_data_dir(copy) == 3
+    # a training set with its copies, and back to the audio as recorded (the classic baseline's)
+    run_sh("utils/combine_data.sh data/train_sp data/train data/train_noise data/train_reverb", recipe_dir)
+    run_sh("python -m emogcn.bin.perturb_data_dir unperturbed data/train_sp data/train_unperturbed", recipe_dir)
+    assert dd.read_map(recipe_dir / "data/train_unperturbed/utt2spk") == dd.read_map(data / "utt2spk")
     assert dd.read_map(copy / "utt2spk")["noise10-c-s1-u000"] == "noise10-c-s1"
     assert dd.read_map(copy / "utt2emo")["noise10-c-s1-u000"] == dd.read_map(data / "utt2emo")["c-s1-u000"]
     assert dd.read_map(copy / "utt2dur")["noise10-c-s1-u000"] == "1.0000"  # same length, unlike speed

@@ -117,12 +117,24 @@ def _need_emodb():
 def test_cross_corpus_matrix_over_mini_and_emodb(tmp_path):
     _need_emodb()
     d = _recipe_copy(tmp_path)
-    p = run_sh(f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --epochs 1", d)
+    p = run_sh(f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --epochs 1 --classic true", d)
     results = (d / "RESULTS.md").read_text()
+    # the default trains on noise and reverberation copies of the training speakers' audio, and tests on
+    # the audio as recorded
+    data = d / "data/matrix_mini_emodb_sp/from_emodb"
+    train = set(dd.read_map(data / "train/utt2spk"))
+    originals = {u for u in train if not dd.is_perturbed(u)}
+    assert originals and train == originals | {f"{t}-{u}" for t in ("noise10", "reverb0.5") for u in originals}
+    for t in ("test_emodb", "test_mini"):
+        assert not any(dd.is_perturbed(u) for u in dd.read_map(data / f"{t}/utt2spk"))
+    # the classic baseline does not: it trains on the audio as recorded
+    svm = yaml.safe_load((d / "exp/matrix_mini_emodb_sp/svm/from_emodb/svm.yaml").read_text())
+    assert set(svm["training"]["speakers"]) == _spks(data / "train_unperturbed") | _spks(data / "dev")
+    assert svm["training"]["num_utts"] == len(originals) + len(dd.read_map(data / "dev/utt2spk"))
     for variant in ("single_task", "emotion_gcn"):
         assert f"### matrix: {variant}_mlp_seed0" in results  # the default: ComParE x MLP
         assert f"### matrix: {variant}_mlp_seed0_balance" in results  # and its label-shift correction
-        exp = d / f"exp/matrix_mini_emodb/{variant}_mlp_seed0"
+        exp = d / f"exp/matrix_mini_emodb_sp/{variant}_mlp_seed0"
         assert (exp / "ua_by_corpus.png").read_bytes()[:4] == b"\x89PNG"
         cells = collect_cells(exp, ["from_emodb", "from_mini"], "corpus")
         assert set(cells) == {(s, c) for s in ("from_emodb", "from_mini") for c in ("emodb", "mini")}
@@ -149,14 +161,19 @@ def test_classic_refuses_frame_features_before_any_work(tmp_path):
 
 
 @pytest.mark.unit  # stops before stage 0: no corpus is read
-def test_the_training_config_follows_the_mode_unless_given(tmp_path):
+def test_the_training_config_and_copies_follow_the_mode_unless_given(tmp_path):
     d = _recipe_copy(tmp_path)
     for mode, config, tag in (("loco", "conf/train_mlp_dann.yaml", "mlp_dann"), ("matrix", "conf/train_mlp.yaml", "mlp"),
                               ("pooled", "conf/train_mlp.yaml", "mlp")):
         p = run_sh(f"./run.sh --corpora 'mini emodb' --mode {mode} --stop-stage -1", d)
         assert f"mode {mode}: training config {config}, experiments <variant>_{tag}_seed<seed>" in p.stderr, p.stderr
+        assert "training copies: noise10 reverb0.5" in p.stderr  # the default's augmentation, every mode
     p = run_sh("./run.sh --corpora 'mini emodb' --mode loco --train-config conf/train_ecapa.yaml --stop-stage -1", d)
     assert "training config conf/train_ecapa.yaml, experiments <variant>_ecapa_seed<seed>" in p.stderr
+    p = run_sh("./run.sh --corpora 'mini emodb' --augment none --speed-perturb '0.9 1.1' --stop-stage -1", d)
+    assert "training copies: speed 0.9 1.1\n" in p.stderr
+    p = run_sh("./run.sh --corpora 'mini emodb' --augment none --stop-stage -1", d)
+    assert "training copies: none\n" in p.stderr
 
 
 def _table_row(block: str, title: str, row: str) -> dict[str, str]:
@@ -175,7 +192,7 @@ def test_classic_svm_in_the_matrix_over_mini_and_emodb(tmp_path):
     _need_emodb()
     d = _recipe_copy(tmp_path)
     cmd = (f"./run.sh --corpora 'mini emodb' --db-roots 'emodb={EMODB}' --mode matrix --feat-config conf/egemaps.yaml"
-           " --train-config conf/train_mlp.yaml --train-tag mlp --classic true --epochs 1 --variants single_task")
+           " --train-config conf/train_mlp.yaml --train-tag mlp --classic true --epochs 1 --variants single_task --augment none")
     p = run_sh(cmd, d)
     data, exp = d / "data/matrix_mini_emodb", d / "exp/matrix_mini_emodb/svm"
     splits = (data / "splits").read_text().split()
