@@ -69,8 +69,8 @@ speed_perturb=              # "0.9 1.1" and/or
 augment="noise10 reverb0.5" # perturbed copies of every corpus's training speakers (steps/run_corpus.sh):
                             # noise at 10 dB SNR, reverberation of RT60 0.5 s; the models train on each
                             # fold's train_sp (the utterances and their copies). Chosen by leave-one-corpus-out
-                            # over EmoDB/EMOVO/CASIA: +2.7 points held-out UA (5 seeds, RESULTS.md); the
-                            # matrix gains too. "none" (or "") trains on the audio as recorded.
+                            # over EmoDB/EMOVO/CASIA: +2.55 points held-out UA pooled, 5 seeds (RESULTS.md);
+                            # the matrix gains +1.5. "none" (or "") trains on the audio as recorded.
 classic=false               # true: also the classic baseline, an SVM over the functionals (needs an openSMILE
                             # functionals --feat-config), experiments exp/<sets>/svm[_<cmvn>]
 help_message="Usage: $0 [--corpora 'mini emodb'] [--db-roots 'emodb=DIR ...'] [--mode pooled|loco|matrix]
