@@ -92,8 +92,8 @@ fi
 [ "$augment" != none ] || augment=
 [ "$train_config" != auto ] || train_config=conf/train_mlp$([ "$mode" != loco ] || echo _dann).yaml
 if [ "$train_tag" = auto ]; then train_tag=$(basename "$train_config" .yaml); train_tag=${train_tag#train_}; fi
-log "mode $mode: training config $train_config, experiments <variant>_${train_tag}_seed<seed>," \
-  "training copies: $(echo ${speed_perturb:+speed $speed_perturb} $augment | sed 's/^$/none/')"
+copies=$(echo ${speed_perturb:+speed $speed_perturb} $augment)
+log "mode $mode: training config $train_config, experiments <variant>_${train_tag}_seed<seed>, training copies: ${copies:-none}"
 lock_recipe_dir
 
 root_of() {  # the --db-roots entry of a corpus ('' when not given: stage 0 must have been run before)
