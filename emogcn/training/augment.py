@@ -1,10 +1,16 @@
-"""SpecAugment-style masking of feature batches during training (Park et al., Interspeech 2019).
+"""Training-batch augmentation: SpecAugment-style masking (Park et al., Interspeech 2019) and
+mixup (Zhang et al., ICLR 2018).
 
 Frequency masks zero a band of feature bins, time masks a run of frames; after CMVN zero is the
 mean, so a mask removes information without adding an outlier. Widths are drawn uniformly from
 [0, max width] per utterance and mask, time masks fall inside each utterance's valid frames, and
 all draws come from torch's global generator, which the trainer seeds per epoch (so a resumed run
 draws the same masks as an uninterrupted one).
+
+Mixup replaces a batch by lam * batch + (1 - lam) * batch[perm], with one lam ~ Beta(alpha, alpha)
+per batch and perm a shuffle of the batch; the loss is lam * loss(targets) + (1 - lam) *
+loss(targets[perm]) (training/loop.py), which for cross-entropy is the loss of the mixed one-hot
+targets. Padded frames mix too: a pair is as long as the longer of its two utterances.
 """
 
 from __future__ import annotations
@@ -39,3 +45,15 @@ def spec_augment(feats: torch.Tensor, lengths: torch.Tensor, cfg: AugmentConfig)
         runs = _band_mask(cfg.time_masks, cfg.time_width, lengths.cpu().long(), frames)
         masked |= runs[:, :, None]
     return feats.masked_fill(masked.to(feats.device), 0.0)
+
+
+def mixup_pairs(feats: torch.Tensor, lengths: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """(mixed feats, their lengths, perm, lam): feats (B, ...) mixed with feats[perm]. alpha <= 0 or
+    a batch of one: the batch unchanged, perm the identity and lam 1."""
+    batch = feats.shape[0]
+    if alpha <= 0 or batch < 2:
+        return feats, lengths, torch.arange(batch), 1.0
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    perm = torch.randperm(batch)
+    mixed = lam * feats + (1.0 - lam) * feats[perm.to(feats.device)]
+    return mixed, torch.maximum(lengths, lengths[perm.to(lengths.device)]), perm, lam

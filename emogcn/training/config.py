@@ -37,7 +37,8 @@ class ScheduleConfig:
 
 @dataclass
 class AugmentConfig:
-    """SpecAugment masks applied to training batches (emogcn/training/augment.py); 0 = off."""
+    """What training batches go through (emogcn/training/augment.py): SpecAugment masks, image
+    flips and rotations, mixup; 0 = off."""
 
     freq_masks: int = 0  # masks per utterance over feature bins
     freq_width: int = 0  # widest frequency mask, in bins
@@ -45,6 +46,9 @@ class AugmentConfig:
     time_width: int = 0  # widest time mask, in frames
     hflip: bool = False  # images: random horizontal flip
     rotation: float = 0.0  # images: random rotation of up to this many degrees (the original: 30)
+    # mixup (Zhang et al., ICLR 2018): each batch mixed with a shuffled copy of itself, weight ~
+    # Beta(mixup, mixup), the loss mixed alike; 0 = off, 0.2-0.4 usual
+    mixup: float = 0.0
 
     @property
     def enabled(self) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from emogcn.scoring.metrics import metrics_from_confusion
-from emogcn.training.augment import spec_augment
+from emogcn.training.augment import mixup_pairs, spec_augment
 from emogcn.training.config import TrainConfig
 from emogcn.training.losses import EmotionLoss, mask_logits
 
@@ -54,18 +54,34 @@ def _to(batch: dict, device: torch.device) -> dict:
 
 def compute_loss(model: torch.nn.Module, batch: dict, loss_fn: EmotionLoss, cfg: TrainConfig, amp: Amp,
                  train: bool) -> tuple[torch.Tensor, dict, dict]:
-    """(loss, its parts, the model's outputs) of one batch; SpecAugment on training frames."""
-    feats = batch["feats"]
+    """(loss, its parts, the model's outputs) of one batch; SpecAugment on training frames, then
+    mixup (cfg.augment.mixup) of training batches."""
+    feats, lengths = batch["feats"], batch["lengths"]
     if train and cfg.input == "frames":
-        feats = spec_augment(feats, batch["lengths"], cfg.augment)
-    b = _to({**batch, "feats": feats}, amp.device)
+        feats = spec_augment(feats, lengths, cfg.augment)
+    lam, perm = 1.0, None
+    if train and cfg.augment.mixup > 0:
+        feats, lengths, perm, lam = mixup_pairs(feats, lengths, cfg.augment.mixup)
+    b = _to({**batch, "feats": feats, "lengths": lengths}, amp.device)
     with amp.autocast():
         out = model(b["feats"], b["lengths"])
     # the loss in float32: CCC and class weighting are sums that bf16 would round
     out = {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in out.items()}
-    loss, parts = loss_fn(out, b["labels"], b["dims"], b["dims_mask"], allowed=b.get("allowed"), weight=b.get("weight"))
+    loss, parts = _targets_loss(loss_fn, out, b, None)
+    if lam < 1.0:  # mixup: the loss of the partners' targets, weighted as their inputs were
+        loss_b, parts_b = _targets_loss(loss_fn, out, b, perm.to(amp.device))
+        loss = lam * loss + (1.0 - lam) * loss_b
+        parts = {k: lam * v + (1.0 - lam) * parts_b[k] for k, v in parts.items()}
     out["logits"] = mask_logits(out["logits"], b.get("allowed"))  # validation's argmax among the corpus's classes
     return loss, parts, out
+
+
+def _targets_loss(loss_fn: EmotionLoss, out: dict, b: dict, perm: torch.Tensor | None):
+    """loss_fn on the batch's targets, or on those of rows perm (mixup's partners)."""
+    def pick(key):
+        value = b.get(key)
+        return value if value is None or perm is None else value[perm]
+    return loss_fn(out, pick("labels"), pick("dims"), pick("dims_mask"), allowed=pick("allowed"), weight=pick("weight"))
 
 
 def train_one_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optimizer, loss_fn: EmotionLoss,

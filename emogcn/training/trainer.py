@@ -127,6 +127,11 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.domain_adversarial.weight < 0 or cfg.domain_adversarial.hidden < 1:
         raise ValueError(f"domain_adversarial: weight {cfg.domain_adversarial.weight} must be >= 0 and hidden "
                          f"{cfg.domain_adversarial.hidden} >= 1")
+    if cfg.augment.mixup < 0:
+        raise ValueError(f"augment.mixup {cfg.augment.mixup}: the Beta distribution's alpha must be >= 0 (0: off)")
+    if cfg.augment.mixup > 0 and cfg.domain_adversarial.weight > 0:
+        raise ValueError("augment.mixup with domain_adversarial: a mixed utterance has no one corpus for the "
+                         "corpus classifier; use one of them")
     if cfg.domain_adversarial.unlabelled_tests and cfg.domain_adversarial.weight == 0:
         raise ValueError("domain_adversarial.unlabelled_tests: the unlabelled sets serve the corpus classifier, "
                          "which weight 0 turns off; set a weight > 0")
