@@ -105,3 +105,37 @@ def test_a_corrupted_copy_is_read_by_stage_1_and_made_again_the_same(recipe_dir)
 
     p = run_sh("python -m emogcn.bin.perturb_data_dir copy noise99 data/train data/x", recipe_dir, check=False)
     assert p.returncode == 1 and "'noise99': SNR (dB) 99.0 outside [-10.0, 60.0]" in p.stderr
+
+
+def test_the_copies_pipes_run_in_the_reader_with_the_pipes_samples(recipe_dir, monkeypatch):
+    """decode_audio computes a perturbed copy's pipe in its own process (no Python start-up per
+    utterance) and gives exactly the samples the pipe writes; a copy of a copy nests; other commands
+    and malformed ones still run in a shell."""
+    from emogcn.features import audio
+
+    path = recipe_dir / "tone.wav"
+    sf.write(path, np.concatenate([_tone(0.7), 0.5 * _tone(0.7)], axis=1), 16000)  # stereo, as stored
+    src = str(path)
+    specs = [f"python -m emogcn.bin.corrupt_audio audio noise 10 123 {src} |",
+             f"python -m emogcn.bin.corrupt_audio audio reverb 0.3 7 {src} |",
+             f"python -m emogcn.bin.perturb_speed audio 0.9 {src} |"]
+    specs.append(f"python -m emogcn.bin.corrupt_audio audio noise 5 9 '{specs[2]}' |")  # noise over speed
+    piped = {}
+    for spec in specs:
+        out = subprocess.run(spec[:-1], shell=True, cwd=recipe_dir, check=True, capture_output=True).stdout
+        piped[spec] = sf.read(io.BytesIO(out), dtype="float32", always_2d=True)
+    ran = []
+    monkeypatch.setattr(audio, "run_pipe", lambda command: ran.append(command) or b"")
+    for spec in specs:
+        samples, rate, where = audio.decode_audio(spec)
+        assert rate == piped[spec][1] == 16000 and samples.dtype == np.float32
+        assert np.array_equal(samples, piped[spec][0]), spec
+        assert where == f"command '{spec[:-1].strip()}'"
+    assert ran == []  # none went through a shell
+    assert piped[specs[2]][0].shape[0] == round(0.7 * 16000 / 0.9)
+    for other in (f"sox {src} -t wav - |", f"python -m emogcn.bin.corrupt_audio audio noise ten 1 {src} |"):
+        with pytest.raises(Exception):
+            audio.decode_audio(other)  # the fake shell wrote nothing
+        assert ran[-1] == other[:-1].strip()
+    with pytest.raises(audio.AudioError, match="missing.wav: file not found"):
+        audio.decode_audio(f"python -m emogcn.bin.corrupt_audio audio noise 10 1 {recipe_dir}/missing.wav |")

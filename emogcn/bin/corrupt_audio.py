@@ -11,7 +11,6 @@ writes (the seed is the utterance id's CRC: a copy made again is the same).
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 
 from emogcn.bin import ErrorExit
@@ -29,20 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("spec")
     args = parser.parse_args(argv)
     # once per utterance in a wav.scp pipe: numpy and soundfile only, no torch
-    import numpy as np
-    import soundfile as sf
-
-    from emogcn.features.audio import decode_audio
-    from emogcn.features.corrupt import add_noise, reverberate
+    from emogcn.features.audio import corrupted, wav_bytes
 
     with ErrorExit("corrupt_audio audio", (ValueError, OSError)) as run:
-        samples, rate, _ = decode_audio(args.spec)
-        rng = np.random.default_rng(args.seed)
-        out = (add_noise(samples, args.value, rng) if args.kind == "noise"
-               else reverberate(samples, rate, args.value, rng))
-        buf = io.BytesIO()
-        sf.write(buf, np.clip(out, -1.0, 1.0), rate, format="WAV", subtype="FLOAT")
-        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.write(wav_bytes(*corrupted(args.kind, args.value, args.seed, args.spec)))
     return run.status
 
 

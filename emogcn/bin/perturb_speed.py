@@ -24,10 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("spec")
     args = parser.parse_args(argv)
     # once per utterance in a wav.scp pipe: numpy and soundfile only, no torch (emogcn/features/audio.py)
-    from emogcn.features.audio import perturb_audio
+    from emogcn.features.audio import speed_perturbed, wav_bytes
 
     with ErrorExit("perturb_speed audio", (ValueError, OSError)) as run:
-        sys.stdout.buffer.write(perturb_audio(args.factor, args.spec))
+        sys.stdout.buffer.write(wav_bytes(*speed_perturbed(args.factor, args.spec)))
     return run.status
 
 

@@ -5,11 +5,16 @@ A wav.scp value is a file path or a Kaldi pipe (`<command> |`) whose standard ou
 soundfile sniffs the real container, so AIFF data under a .wav name reads fine. Channels are
 averaged to mono; other sample rates are resampled with torchaudio's windowed-sinc resampler.
 
-Speed perturbation (perturb_audio, Ko et al., Interspeech 2015) resamples by the factor through the
+Speed perturbation (speed_perturbed, Ko et al., Interspeech 2015) resamples by the factor through the
 spectrum instead and keeps the sample rate and the channels. It runs once per utterance as a
 wav.scp pipe (python -m emogcn.bin.perturb_speed audio), so this module imports no torch at module
 level (the sinc resampler imports it when first built) and emogcn.features loads its other
 modules, which do, on first use: importing torch costs seconds, far more than the work.
+
+The perturbed copies' own pipes (speed, noise, reverberation: data/datadir.py writes them) run in
+the reading process when the toolkit itself reads them (decode_audio): the same functions give the
+same samples without starting Python once per utterance (about 0.3 s each). Kaldi's tools, or any
+other reader, run them as ordinary pipes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import functools
 import io
 import math
 import os
+import shlex
 import subprocess
 from fractions import Fraction
 
@@ -46,6 +52,15 @@ def decode_audio(spec: str) -> tuple[np.ndarray, int, str]:
     if spec.endswith("|"):
         command = spec[:-1].strip()
         where = f"command '{command}'"
+        own = _own_pipe(command)
+        if own is not None:
+            try:
+                samples, rate = own()
+            except AudioError:
+                raise
+            except ValueError as e:
+                raise AudioError(f"{where}: {e}") from None
+            return samples, rate, where
         source = io.BytesIO(run_pipe(command))
     else:
         where = spec
@@ -90,6 +105,64 @@ def prepare_wave(samples: np.ndarray, rate: int, target_rate: int, min_samples: 
             f"({1000.0 * wave.shape[0] / target_rate:.1f} ms), fewer than the {min_samples} of one frame"
         )
     return wave
+
+
+def _own_pipe(command: str):
+    """A function giving (samples, rate) of a perturbed copy's pipe (`python -m
+    emogcn.bin.perturb_speed audio F SPEC`, `python -m emogcn.bin.corrupt_audio audio KIND V SEED
+    SPEC`), or None for any other command (it runs in a shell)."""
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        return None
+    if tokens[:2] != ["python", "-m"] or tokens[3:4] != ["audio"]:
+        return None
+    try:
+        if tokens[2] == "emogcn.bin.perturb_speed" and len(tokens) == 6:
+            factor, spec = float(tokens[4]), tokens[5]
+            return lambda: speed_perturbed(factor, spec)
+        if tokens[2] == "emogcn.bin.corrupt_audio" and len(tokens) == 8 and tokens[4] in ("noise", "reverb"):
+            kind, value, seed, spec = tokens[4], float(tokens[5]), int(tokens[6]), tokens[7]
+            return lambda: corrupted(kind, value, seed, spec)
+    except ValueError:  # not numbers: the command reports it as it runs
+        return None
+    return None
+
+
+def _as_stored(samples: np.ndarray) -> np.ndarray:
+    """Samples as a pipe's float WAV carries them: clipped to [-1, 1], float32, (n, channels)."""
+    out = np.clip(samples, -1.0, 1.0).astype(np.float32)
+    return out[:, None] if out.ndim == 1 else out
+
+
+def speed_perturbed(factor: float, spec: str) -> tuple[np.ndarray, int]:
+    """The samples and rate of wav.scp value `spec` at speed `factor`: resampled by the factor at
+    the same sample rate, so that tempo and pitch change together, as sox's `speed` does."""
+    # Resampled with numpy alone rather than torch or scipy.signal (see the module's docstring).
+    samples, rate, _ = decode_audio(spec)
+    # 0.9 -> 10/9 as many samples at the same rate: slower and lower, as sox's `speed` does
+    ratio = Fraction(1 / factor).limit_denominator(100)
+    num_out = max(1, round(samples.shape[0] * ratio.numerator / ratio.denominator))
+    return _as_stored(fft_resample(samples, num_out)), rate
+
+
+def corrupted(kind: str, value: float, seed: int, spec: str) -> tuple[np.ndarray, int]:
+    """The samples and rate of wav.scp value `spec` with coloured noise at `value` dB SNR (kind
+    noise) or reverberated with RT60 `value` s (kind reverb), drawn from `seed`
+    (emogcn/features/corrupt.py)."""
+    from emogcn.features.corrupt import add_noise, reverberate
+
+    samples, rate, _ = decode_audio(spec)
+    rng = np.random.default_rng(seed)
+    out = add_noise(samples, value, rng) if kind == "noise" else reverberate(samples, rate, value, rng)
+    return _as_stored(out), rate
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """samples as a float WAV (what a pipe writes to standard output)."""
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
 
 
 def run_pipe(command: str) -> bytes:
@@ -188,17 +261,3 @@ def fft_resample(x: np.ndarray, num_out: int) -> np.ndarray:
     out_spectrum = np.zeros((num_out // 2 + 1, x.shape[1]), dtype=spectrum.dtype)
     out_spectrum[:kept] = spectrum[:kept]
     return (np.fft.irfft(out_spectrum, n=num_out, axis=0) * (num_out / n)).astype(np.float32)
-
-
-def perturb_audio(factor: float, spec: str) -> bytes:
-    """The audio of wav.scp value `spec` at speed `factor`, as a float WAV: resampled by the factor at
-    the same sample rate, so that tempo and pitch change together, as sox's `speed` does."""
-    # Resampled with numpy alone rather than torch or scipy.signal (see the module's docstring).
-    samples, rate, _ = decode_audio(spec)
-    # 0.9 -> 10/9 as many samples at the same rate: slower and lower, as sox's `speed` does
-    ratio = Fraction(1 / factor).limit_denominator(100)
-    num_out = max(1, round(samples.shape[0] * ratio.numerator / ratio.denominator))
-    out = fft_resample(samples, num_out)
-    buf = io.BytesIO()
-    sf.write(buf, np.clip(out, -1.0, 1.0), rate, format="WAV", subtype="FLOAT")
-    return buf.getvalue()

@@ -9,8 +9,9 @@ or measured room responses (nothing can be downloaded where the toolkit runs).
   exponential decay of a diffuse field), as image-free RIR generators do. The output keeps the
   input's length and RMS level, as Kaldi's reverberate_data_dir.py keeps its length.
 
-Each utterance's randomness comes from a seed (perturb_audio derives it from the utterance id),
-so a copy made again is the same copy. numpy only: this runs once per utterance in a wav.scp pipe.
+Each utterance's randomness comes from a seed (the copy's wav.scp derives it from the utterance id:
+data/datadir.py), so a copy made again is the same copy. numpy only: this runs once per utterance in
+a wav.scp pipe.
 """
 
 from __future__ import annotations
