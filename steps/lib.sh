@@ -76,6 +76,9 @@ pool_drain() {
 }
 
 # functionals <feature-config>: is it utterance-level openSMILE functionals (what an SVM takes)?
+image_features() {  # <feature config>: a face front-end (images, not audio)
+  grep -Eq '^type:[[:space:]]*face([[:space:]]|#|$)' "$1" 2>/dev/null
+}
 functionals() {
   grep -Eq '^type:[[:space:]]*opensmile([[:space:]]|#|$)' "$1" 2>/dev/null && ! grep -Eq '^feature_level:[[:space:]]*lld' "$1"
 }

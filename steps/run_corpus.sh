@@ -38,8 +38,10 @@ feat_config=conf/compare.yaml  # ComParE functionals (issue 15: the speech defau
                             # backbones; a face config (conf/face*.yaml) for image corpora
 feat_tag=                   # e.g. compare: features in data/compare, beside other front-ends'
 speed_perturb=              # e.g. "0.9 1.1": train on fold<k>/train_sp (Kaldi's speed perturbation)
-augment=                    # e.g. "noise10 reverb0.5": copies with generated noise at 10 dB SNR, reverberation
-                            # of RT60 0.5 s (emogcn/features/corrupt.py), also in train_sp
+augment=auto                # copies of the training speakers' audio with generated noise (noise<SNR dB>) or
+                            # reverberation (reverb<RT60 s>; emogcn/features/corrupt.py), trained on beside it
+                            # (fold<k>/train_sp); dev and test stay as recorded. auto: "noise10 reverb0.5" for
+                            # audio front-ends (issue 15's default), none for images; none: no copies
 normalize=true              # stage 2 CMVN statistics (false for images: the folds are only re-cut)
 max_fail_fraction=0.1       # stage 1 fails when more utterances than this cannot be read
 graph_config=conf/graph.yaml
@@ -74,7 +76,7 @@ package_train=              # stage 6: all: train one final model on every speak
                             # config, epochs and seed, and package it; its card quotes the cross-validated row
 package_dir=                # stage 6: where the package goes (default: exp/model)
 help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stage 5] [--classes all|four]
-       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--augment 'noise10 reverb0.5'] [--cmvn speaker|corpus|global|none]
+       [--feat-config conf/compare.yaml] [--feat-tag T] [--speed-perturb '0.9 1.1'] [--augment auto|none|'noise10 reverb0.5'] [--cmvn speaker|corpus|global|none]
        [--seeds '0 1 2'] [--folds '1 2'] [--epochs N] [--train-nj 2] [--variants '...'] [--gpu auto|-1|N]
        [--train-config conf/train_mlp.yaml] [--train-tag T] [--dev auto|speaker|none|inner] [--classic true]
        [--fusion auto|none|conf/egemaps.yaml] [--pseudo-dims true] [--graph-tag T] [--word-vectors F]
@@ -85,6 +87,10 @@ help_message="Usage: $0 --corpus <name> --db-root <dir> [--stage 0] [--stop-stag
 . utils/parse_options.sh
 lock_recipe_dir
 if [ -z "$stop_stage" ]; then stop_stage=5; [ "$stage" -le 5 ] || stop_stage=$stage; fi
+case "$augment" in
+  auto) if image_features "$feat_config"; then augment=; else augment="noise10 reverb0.5"; fi ;;
+  none) augment= ;;
+esac
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   [ -n "$corpus" ] || die "stage 0 needs --corpus <name>"
@@ -108,7 +114,7 @@ if [ "$fusion" != none ]; then
   [ "$fusion_tag" != "${feat_tag:-}" ] || die "--fusion $fusion: its features would share data/$fusion_tag with --feat-tag $feat_tag"
   if [ "$stage" -le 2 ]; then  # the partner's features and statistics, in data/<fusion-tag> beside this front-end's
     "$0" --corpus "$corpus" --data "$data" --exp "$exp" --nj "$nj" --normalize "$normalize" \
-      --max-fail-fraction "$max_fail_fraction" --feat-config "$fusion" --feat-tag "$fusion_tag" --fusion none \
+      --max-fail-fraction "$max_fail_fraction" --feat-config "$fusion" --feat-tag "$fusion_tag" --fusion none --augment none \
       --stage "$(( stage > 1 ? stage : 1 ))" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))"
   fi
   fusion_data=$data/$fusion_tag
@@ -344,19 +350,31 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       ;;
     all)
       [ -z "$package_from" ] || die "stage 6: --package-from and --package-train all exclude each other"
-      # The perturbed copies are not combined into one training set for the final model (yet): refuse
-      # rather than train on less than the cross-validated models saw.
-      [ -z "$perturbs" ] || die "stage 6: --package-train all does not take --speed-perturb or --augment; package a fold's model instead"
       [ -f "$all/.cmvn.done" ] || die "stage 6: $all has no normalization statistics: run stage 2 first"
+      final_set=$all
+      if [ -n "$perturbs" ]; then  # what the cross-validated models saw: the audio and its copies
+        final_set=${all}_with_copies
+        if ! stage_done "$final_set/.cmvn.done" "stage 6: $final_set" --input normalization="$data/folds/.cmvn.done"; then
+          copies=()
+          for f in $perturbs; do copies+=("$data/all_$(copy_name "$f")"); done
+          log "stage 6: every speaker's audio and its copies -> $final_set"
+          rm -rf "$final_set"
+          utils/combine_data.sh "$final_set" "$all" "${copies[@]}"
+          [ "$normalize" != true ] || steps/compute_cmvn.sh --cmd "$train_cmd" "$final_set" \
+            "$exp/compute_cmvn$log_suffix/log_all_with_copies" "$data/cmvn/all_with_copies"
+          python -m emogcn.bin.stage write --stage normalization --labels-from "$all/.feats.done" \
+            --input normalization="$data/folds/.cmvn.done" "$final_set/.cmvn.done"
+        fi
+      fi
       graph_all=$exp/graph_$graph_tag${log_suffix}_all
       graph_opts=(--config "$graph_config")
       [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
       log "stage 6: label graph of every speaker ($all) -> $graph_all"
       steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" "$all" "$graph_all"
       final=$exp/final/${cv_name}_all
-      log "stage 6: training $variant on every speaker of $all -> $final"
+      log "stage 6: training $variant on every speaker of $final_set -> $final"
       steps/train.sh --cmd "$cuda_cmd" --gpu "$gpu" --seed "$seed" --variant "$variant" ${epochs:+--epochs "$epochs"} ${cmvn:+--cmvn "$cmvn"} \
-        "$train_config" "$all" none "$graph_all" "$final"
+        "$train_config" "$final_set" none "$graph_all" "$final"
       log "stage 6: packaging $final -> $out"
       steps/package.sh --results "$results" --results-name "$cv_name" "$final" "$out"
       ;;

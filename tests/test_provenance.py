@@ -98,7 +98,7 @@ def test_stage_cli_exit_codes(tmp_path):
 TINY = {**FAULT_TRAIN_CONFIG, "epochs": 1, "batch_size": 8}
 STAGES = ("steps/run_corpus.sh --corpus mini --db-root db --prepare-opts '--speakers-per-language 2 --utts-per-class 3'"
           " --fold-opts '--protocol groups --num-groups 2' --feat-config conf/fbank.yaml --train-config ./tiny.yaml --train-tag t --seeds 0 --dev speaker"
-          " --variants single_task --train-nj 1")
+          " --variants single_task --train-nj 1 --augment none")
 
 
 @pytest.fixture(scope="module")

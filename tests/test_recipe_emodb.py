@@ -36,7 +36,8 @@ def test_frontend_grid_names_a_missing_config(recipe):
 
 def test_emodb_default_recipe_two_folds_well_above_chance(recipe):
     # the default of every speech recipe: ComParE functionals x MLP, and --dev auto trains the dev
-    # speaker too, as the MLP config scores its averaged last epochs (selects nothing on dev)
+    # speaker too, as the MLP config scores its averaged last epochs (selects nothing on dev); the
+    # training speakers' audio with its noise and reverberation copies (--augment auto)
     run_sh(f"./run.sh --db-root {EMODB} --folds '1 2' --seeds 0 --epochs 8 --train-nj 2", recipe)
     all_dir = recipe / "data/all"
     feats = dd.read_map(all_dir / "feats.scp")
@@ -48,9 +49,14 @@ def test_emodb_default_recipe_two_folds_well_above_chance(recipe):
     test_spk = set(dd.read_map(recipe / "data/folds/fold1/test/utt2spk").values())
     train_spk = set(dd.read_map(recipe / "data/folds/fold1/train_dev/utt2spk").values())
     assert test_spk == {"emodb-03"} and len(train_spk) == 9 and not train_spk & test_spk
+    for copy in ("noise10", "reverb0.5"):
+        assert len(dd.read_map(recipe / f"data/all_{copy}/feats.scp")) == 535
+    train_sp = dd.read_map(recipe / "data/folds/fold1/train_dev_sp/utt2spk")
+    assert set(train_sp.values()) == train_spk | {f"{c}-{s}" for c in ("noise10", "reverb0.5") for s in train_spk}
+    assert set(dd.read_map(recipe / "data/folds/fold1/test/utt2spk").values()) == {"emodb-03"}  # as recorded
     for variant in ("single_task", "emotion_gcn"):
         exp = recipe / f"exp/{variant}_mlp_seed0"
-        assert "fold1/train_dev none " in (exp / "fold1/command.txt").read_text()
+        assert "fold1/train_dev_sp none " in (exp / "fold1/command.txt").read_text()
         metrics = json.loads((exp / "pooled/metrics.json").read_text())
         # 7 classes: chance UA is 14.3 %; two folds of this configuration score about 70-85 %
         assert metrics["UA"] > 0.55, (variant, metrics["UA"])

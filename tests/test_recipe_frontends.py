@@ -43,7 +43,7 @@ def recipe(tmp_path_factory):
 
 
 def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
-    run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config conf/egemaps.yaml --feat-tag egemaps --speed-perturb '0.9 1.1' "
+    run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config conf/egemaps.yaml --augment none --feat-tag egemaps --speed-perturb '0.9 1.1' "
            "--train-config ./mlp.yaml --train-tag egemaps_mlp --variants emotion_gcn --folds 1 --seeds 0 --dev speaker", recipe)
     data = recipe / "data/egemaps"
     feats = dict(kaldiio.load_scp(str(data / "all/feats.scp")))
@@ -64,13 +64,13 @@ def test_functionals_with_speed_perturbation_beside_another_front_end(recipe):
     assert json.loads((exp / "pooled/metrics.json").read_text())["num_utts"] > 0
     assert "| egemaps_sp |" in (recipe / "RESULTS.md").read_text()  # the recorded front-end: perturbed egemaps
     # the same data directory asked for without the perturbation: refused, not silently mixed
-    p = run_sh("steps/run_corpus.sh --stage 2 --stop-stage 4 --feat-config conf/egemaps.yaml --feat-tag egemaps "
+    p = run_sh("steps/run_corpus.sh --stage 2 --stop-stage 4 --feat-config conf/egemaps.yaml --augment none --feat-tag egemaps "
                "--train-config ./mlp.yaml --train-tag egemaps_plain --variants emotion_gcn --folds 1 --seeds 0 --dev speaker",
                recipe, check=False)
     assert p.returncode == 1 and ("stage 2: normalization of data/egemaps: made with other settings than this run "
                                   "asks for (options.speed_perturb: 0.9 1.1 -> )") in p.stderr, p.stderr
     # --cmvn overrides the configs' per-speaker normalisation; the RESULTS.md rows say which was used
-    run_sh("steps/run_corpus.sh --stage 4 --feat-config conf/egemaps.yaml --feat-tag egemaps --speed-perturb '0.9 1.1' "
+    run_sh("steps/run_corpus.sh --stage 4 --feat-config conf/egemaps.yaml --augment none --feat-tag egemaps --speed-perturb '0.9 1.1' "
            "--cmvn global --train-config ./mlp.yaml --train-tag egemaps_global --variants emotion_gcn --folds 1 --seeds 0 --dev speaker",
            recipe)
     exp = recipe / "exp/emotion_gcn_egemaps_global_seed0/fold1"
@@ -101,7 +101,7 @@ def test_noise_and_reverberation_copies_join_the_training_sets_only(recipe):
     assert p.returncode == 1 and "--augment 'hiss3': expected noise<SNR dB> (noise10) or reverb<RT60 s>" in p.stderr
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):
-    run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config tiny_ssl.yaml --feat-tag tiny_ssl --train-config ./ssl.yaml "
+    run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config tiny_ssl.yaml --augment none --feat-tag tiny_ssl --train-config ./ssl.yaml "
            "--train-tag ssl --variants emotion_gcn --folds 1 --seeds 0 --dev speaker", recipe)
     feats = dict(kaldiio.load_scp(str(recipe / "data/tiny_ssl/all/feats.scp")))
     assert len(feats) == 60 and all(m.shape[1] == 3 * 24 for m in feats.values())

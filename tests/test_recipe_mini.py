@@ -58,6 +58,15 @@ def test_stages_0_to_2(stages_0_to_2):
             assert (set_dir / "cmvn.scp").is_file()
         assert (recipe / f"data/folds/fold{k}/train/cmvn_global.scp").is_file()
     assert list((recipe / "exp/make_feats/log").glob("make_feats.*.log"))
+    # the default copies (--augment auto): every utterance once with noise and once reverberated,
+    # in the training sets only
+    for copy in ("noise10", "reverb0.5"):
+        assert len(dd.read_map(recipe / f"data/all_{copy}/feats.scp")) == 480
+    train = dd.read_map(recipe / "data/folds/fold1/train/utt2spk")
+    train_sp = dd.read_map(recipe / "data/folds/fold1/train_sp/utt2spk")
+    assert set(train_sp) == set(train) | {f"{c}-{u}" for c in ("noise10", "reverb0.5") for u in train}
+    for name in ("dev", "test"):
+        assert not any(u.startswith(("noise", "reverb")) for u in dd.read_map(recipe / f"data/folds/fold1/{name}/utt2spk"))
     assert "stage 2" in p.stderr
 
 

@@ -12,7 +12,7 @@ from emogcn.data import datadir as dd
 TINY = {**FAULT_TRAIN_CONFIG, "epochs": 2, "batch_size": 8, "average_last": 1, "inference_checkpoint": "averaged"}
 RECIPE = ("steps/run_corpus.sh --corpus mini --db-root db --prepare-opts '--speakers-per-language 2 --utts-per-class 3'"
           " --fold-opts '--protocol groups --num-groups 2' --feat-config conf/fbank.yaml --train-config ./tiny.yaml"
-          " --seeds 0 --variants multi_task --train-nj 1 --folds 1")
+          " --seeds 0 --variants multi_task --train-nj 1 --folds 1" " --augment none")
 
 
 def test_pseudo_dims_give_a_categorical_corpus_dimension_targets(tmp_path):

@@ -8,6 +8,7 @@ import soundfile as sf
 import yaml
 
 from conftest import FAULT_TRAIN_CONFIG, link_recipe_dir, run_sh, speech_samples
+from emogcn.data import datadir as dd
 
 TINY = {**FAULT_TRAIN_CONFIG, "epochs": 2, "batch_size": 8, "inference_checkpoint": "last"}
 RECIPE = ("steps/run_corpus.sh --corpus mini --db-root db --prepare-opts '--speakers-per-language 2 --utts-per-class 3'"
@@ -45,9 +46,15 @@ def test_stage_6_packages_a_fold_model_or_a_final_one(tmp_path):
     run_sh(f"{RECIPE} --stage 6 --package-train all --package-dir exp/final_model", d)
     final = d / "exp/final/emotion_gcn_t_seed0_all"
     assert (final / ".done").exists() and (d / "exp/graph_auto_all/.done").exists()
-    assert "data/all" in (final / "command.txt").read_text()
+    # with the default copies (--augment auto), on every speaker's audio and its noise and reverberation
+    # copies, as the cross-validated models trained
+    assert "data/all_with_copies none" in (final / "command.txt").read_text()
+    utts = dd.read_map(d / "data/all_with_copies/utt2spk")
+    recorded = dd.read_map(d / "data/all/utt2spk")
+    assert set(utts) == set(recorded) | {f"{t}-{u}" for t in ("noise10", "reverb0.5") for u in recorded}
+    assert set(dd.read_map(d / "data/all_with_copies/cmvn.scp")) == set(utts.values())
     info = yaml.safe_load((d / "exp/final_model/package.yaml").read_text())
-    assert info["source"]["protocol"] == "trained on every speaker of data/all (no held-out test speakers)"
+    assert info["source"]["protocol"] == "trained on every speaker of data/all_with_copies (no held-out test speakers)"
     assert info["name"] == "emotion_gcn_t_seed0_all"
     # trained once: asked again, the finished model is kept
     before = (final / "checkpoints/last.pt").stat().st_mtime_ns

@@ -2,7 +2,8 @@
 # EmoDB (Berlin Database of Emotional Speech): 7 classes, 10 speakers, German.
 # Leave-one-speaker-out: 10 folds, each with one test speaker and one dev speaker carved from
 # the training speakers; by default (steps/run_corpus.sh) ComParE functionals x MLP, single_task and
-# emotion_gcn, 3 seeds, the dev speaker training too (--dev auto: the MLP scores its averaged last epochs).
+# emotion_gcn, 3 seeds, the dev speaker training too (--dev auto: the MLP scores its averaged last epochs),
+# on the training speakers' audio and its noise and reverberation copies (--augment auto; none: off).
 #
 #   ./run.sh --db-root /path/to/emodb                             # the full run of RESULTS.md
 #   ./run.sh --db-root /path/to/emodb --folds "1 2" --seeds 0 --epochs 5   # a quick run

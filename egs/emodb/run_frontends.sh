@@ -19,7 +19,8 @@ variants="single_task emotion_gcn"
 cmvn=       # speaker|global|none: overrides the training configs' normalisation, and is appended to the experiment names
 folds=      # a subset of folds for a quick run (default: all)
 epochs=     # fewer epochs for a quick run (default: the configs')
-help_message="Usage: $0 [--db-root <emodb>] [--pairs 'fbank:ecapa compare:mlp ...'] [--seeds '0 1 2'] [--variants '...'] [--cmvn speaker|global|none] [--folds '1 2'] [--epochs N]"
+augment=none  # the grid of RESULTS.md trains on the audio as recorded; auto: with the recipes' default copies
+help_message="Usage: $0 [--db-root <emodb>] [--pairs 'fbank:ecapa compare:mlp ...'] [--seeds '0 1 2'] [--variants '...'] [--cmvn speaker|global|none] [--folds '1 2'] [--epochs N] [--augment none|auto]"
 . ./path.sh
 . utils/parse_options.sh
 
@@ -41,7 +42,7 @@ for pair in $pairs; do
   frontend=${pair%%:*}
   backbone=${pair#*:}
   tag=${frontend}_$backbone${cmvn:+_$cmvn}
-  opts=()
+  opts=(--augment "$augment")
   case "$frontend" in *_sp) opts+=(--speed-perturb "0.9 1.1") ;; esac
   [ -n "$cmvn" ] && opts+=(--cmvn "$cmvn")
   [ -n "$folds" ] && opts+=(--folds "$folds")

@@ -4,7 +4,7 @@
 # Protocol: leave-one-voice-out, 3 folds (adult female, adult male, child), one voice as dev:
 #   voice-independent, not speaker-independent.
 #
-#   ./run.sh --db-root /path/to/mesd                    # stages 0-5: ComParE x MLP, single_task and emotion_gcn, seeds 0 1 2
+#   ./run.sh --db-root /path/to/mesd                    # stages 0-5: ComParE x MLP (+ noise/reverb copies), single_task and emotion_gcn, seeds 0 1 2
 #   ./run.sh --db-root /path/to/mesd --classes four     # angry/happy/neutral/sad only
 #   ./run.sh --stage 3 --stop-stage 5                      # graph, training, scoring again
 #
