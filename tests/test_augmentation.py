@@ -12,6 +12,7 @@ import soundfile as sf
 
 from conftest import make_data_dir, run_sh
 from emogcn.data import datadir as dd
+from emogcn.features.copy_pipes import copy_pipe, parse_copy_pipe
 from emogcn.features.corrupt import add_noise, coloured_noise, reverberate, simulated_rir
 
 
@@ -116,10 +117,13 @@ def test_the_copies_pipes_run_in_the_reader_with_the_pipes_samples(recipe_dir, m
     path = recipe_dir / "tone.wav"
     sf.write(path, np.concatenate([_tone(0.7), 0.5 * _tone(0.7)], axis=1), 16000)  # stereo, as stored
     src = str(path)
-    specs = [f"python -m emogcn.bin.corrupt_audio audio noise 10 123 {src} |",
-             f"python -m emogcn.bin.corrupt_audio audio reverb 0.3 7 {src} |",
-             f"python -m emogcn.bin.perturb_speed audio 0.9 {src} |"]
-    specs.append(f"python -m emogcn.bin.corrupt_audio audio noise 5 9 '{specs[2]}' |")  # noise over speed
+    # the pipes as perturb_data_dir writes them (one template per kind, read back by the reader)
+    specs = [copy_pipe("noise", 10, 123, src), copy_pipe("reverb", 0.3, 7, src),
+             copy_pipe("speed", 0.9, 0, src)]
+    specs.append(copy_pipe("noise", 5, 9, specs[2]))  # noise over speed
+    assert [parse_copy_pipe(s[:-1])[:3] for s in specs] == [
+        ("noise", 10.0, 123), ("reverb", 0.3, 7), ("speed", 0.9, None), ("noise", 5.0, 9)]
+    assert parse_copy_pipe(specs[3][:-1])[3] == specs[2]
     piped = {}
     for spec in specs:
         out = subprocess.run(spec[:-1], shell=True, cwd=recipe_dir, check=True, capture_output=True).stdout

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from emogcn.atomic import atomic_open
+from emogcn.features.copy_pipes import copy_pipe
 from emogcn.log import get_logger
 
 logger = get_logger(__name__)
@@ -518,11 +519,11 @@ class DataDir:
 PERTURB_CARRIED = ("utt2emo", "utt2va", "utt2votes", "utt2lang", "utt2corpus", "text")
 
 
-# kind: (id prefix, the values it accepts, its wav.scp pipe)
+# kind: (id prefix, the values it accepts); the wav.scp pipes are emogcn.features.copy_pipes'
 PERTURBATIONS = {
-    "speed": ("sp", (0.5, 2.0), "python -m emogcn.bin.perturb_speed audio {value:g} {spec}"),
-    "noise": ("noise", (-10.0, 60.0), "python -m emogcn.bin.corrupt_audio audio noise {value:g} {seed} {spec}"),
-    "reverb": ("reverb", (0.05, 3.0), "python -m emogcn.bin.corrupt_audio audio reverb {value:g} {seed} {spec}"),
+    "speed": ("sp", (0.5, 2.0)),
+    "noise": ("noise", (-10.0, 60.0)),
+    "reverb": ("reverb", (0.05, 3.0)),
 }
 
 
@@ -596,7 +597,6 @@ def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str
     """
     src, dest = Path(src), Path(dest)
     _check_perturbation(kind, factor)
-    pipe = PERTURBATIONS[kind][2]
     if not (src / "wav.scp").is_file():
         raise DataDirError(f"{src}/wav.scp: required file is missing ({kind} perturbation is for audio)")
     prefix = perturbation_name(kind, factor) + "-"
@@ -604,8 +604,8 @@ def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str
     dest.mkdir(parents=True, exist_ok=True)
     write_map(dest / "utt2spk", {prefix + u: prefix + s for u, s in utt2spk.items()})
     wav = read_map(src / "wav.scp")
-    write_map(dest / "wav.scp", {prefix + u: pipe.format(value=factor, seed=zlib.crc32(u.encode()), spec=shlex.quote(v))
-                                 + " |" for u, v in wav.items()})
+    write_map(dest / "wav.scp", {prefix + u: copy_pipe(kind, factor, zlib.crc32(u.encode()), v)
+                                 for u, v in wav.items()})
     for name in PERTURB_CARRIED:
         if (src / name).is_file():
             write_map(dest / name, {prefix + u: v for u, v in read_map(src / name).items()})

@@ -23,12 +23,13 @@ import functools
 import io
 import math
 import os
-import shlex
 import subprocess
 from fractions import Fraction
 
 import numpy as np
 import soundfile as sf
+
+from emogcn.features.copy_pipes import parse_copy_pipe
 
 
 class AudioError(ValueError):
@@ -108,25 +109,15 @@ def prepare_wave(samples: np.ndarray, rate: int, target_rate: int, min_samples: 
 
 
 def _own_pipe(command: str):
-    """A function giving (samples, rate) of a perturbed copy's pipe (`python -m
-    emogcn.bin.perturb_speed audio F SPEC`, `python -m emogcn.bin.corrupt_audio audio KIND V SEED
-    SPEC`), or None for any other command (it runs in a shell)."""
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
+    """A function giving (samples, rate) of a perturbed copy's pipe (the templates of
+    emogcn.features.copy_pipes), or None for any other command (it runs in a shell)."""
+    parsed = parse_copy_pipe(command)
+    if parsed is None:
         return None
-    if tokens[:2] != ["python", "-m"] or tokens[3:4] != ["audio"]:
-        return None
-    try:
-        if tokens[2] == "emogcn.bin.perturb_speed" and len(tokens) == 6:
-            factor, spec = float(tokens[4]), tokens[5]
-            return lambda: speed_perturbed(factor, spec)
-        if tokens[2] == "emogcn.bin.corrupt_audio" and len(tokens) == 8 and tokens[4] in ("noise", "reverb"):
-            kind, value, seed, spec = tokens[4], float(tokens[5]), int(tokens[6]), tokens[7]
-            return lambda: corrupted(kind, value, seed, spec)
-    except ValueError:  # not numbers: the command reports it as it runs
-        return None
-    return None
+    kind, value, seed, spec = parsed
+    if kind == "speed":
+        return lambda: speed_perturbed(value, spec)
+    return lambda: corrupted(kind, value, seed, spec)
 
 
 def _as_stored(samples: np.ndarray) -> np.ndarray:
