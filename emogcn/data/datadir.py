@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 import shutil
 import zlib
 from collections import Counter
@@ -589,7 +588,7 @@ def perturb_data_dir(factor: float, src: str | Path, dest: str | Path, kind: str
     SNR in dB or the RT60 in seconds.
 
     Utterance and speaker ids are prefixed with sp<factor>- (noise<snr>-, reverb<rt60>-); wav.scp
-    entries become pipes through `python -m emogcn.bin.perturb_speed audio` (emogcn.features.audio)
+    entries become pipes (emogcn.features.copy_pipes) through `python -m emogcn.bin.perturb_speed audio`
     or `corrupt_audio audio` (emogcn.features.corrupt, seeded by the utterance id: a copy made
     again is the same), so that stage 1 reads the perturbed audio; labels, languages and dimensions
     are carried, durations divided by a speed factor. Returns the number of utterances and the files

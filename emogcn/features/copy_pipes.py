@@ -12,6 +12,7 @@ COPY_PIPES = {
     "noise": "python -m emogcn.bin.corrupt_audio audio noise {value:g} {seed} {spec}",
     "reverb": "python -m emogcn.bin.corrupt_audio audio reverb {value:g} {seed} {spec}",
 }
+_FIELDS = {kind: template.split() for kind, template in COPY_PIPES.items()}  # what parse_copy_pipe matches
 
 
 def copy_pipe(kind: str, value: float, seed: int, spec: str) -> str:
@@ -26,8 +27,7 @@ def parse_copy_pipe(command: str) -> tuple[str, float, int | None, str] | None:
         tokens = shlex.split(command)
     except ValueError:
         return None
-    for kind, template in COPY_PIPES.items():
-        fields = template.split()
+    for kind, fields in _FIELDS.items():
         if len(fields) != len(tokens):
             continue
         got = {}
