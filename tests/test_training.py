@@ -160,18 +160,30 @@ def test_averaged_checkpoint_is_the_mean_of_the_last_epochs_and_scoring_uses_it(
     (prepared / "avg.yaml").write_text(yaml.safe_dump(cfg))
     run_sh(TRAIN.format(extra="", exp="exp/avg").replace("tiny.yaml", "avg.yaml"), prepared)
     ckpts = prepared / "exp/avg/checkpoints"
-    assert not (ckpts / "epoch1.pt").exists()  # only the epochs to average are kept
-    e2, e3 = (load_checkpoint(ckpts / f"epoch{e}.pt")["model"] for e in (2, 3))
+    assert not list(ckpts.glob("epoch*.pt"))  # averaged.pt is what they were kept for
+    # Epoch 2's weights again: training is a function of (seed, epoch), so a run stopped after
+    # epoch 2 ends where the full run was after epoch 2.
+    run_sh(TRAIN.format(extra="--stop-after-epoch 2", exp="exp/avg_e2").replace("tiny.yaml", "avg.yaml"), prepared)
+    e2 = load_checkpoint(prepared / "exp/avg_e2/checkpoints/last.pt")["model"]
+    e3 = load_checkpoint(ckpts / "last.pt")["model"]
+    assert (prepared / "exp/avg_e2/checkpoints/epoch2.pt").is_file()  # kept until the run ends and averages
     averaged = load_checkpoint(ckpts / "averaged.pt")
     assert averaged["epochs"] == [2, 3]
-    last = load_checkpoint(ckpts / "last.pt")["model"]
-    assert all(torch.equal(e3[name], last[name]) for name in last)
     for name, tensor in averaged["model"].items():
         if tensor.is_floating_point():
             torch.testing.assert_close(tensor, (e2[name] + e3[name]) / 2)
     p = run_sh("steps/infer.sh --gpu -1 exp/avg data/folds/fold1/test test", prepared)
     log = (prepared / "exp/avg/log/infer_test.log").read_text()
     assert "averaged.pt" in log, p.stderr
+    # A run killed after the epochs were removed, before its .done, resumes onto its averaged.pt;
+    # without that either, it says what is missing.
+    (prepared / "exp/avg/.done").unlink()
+    run_sh(TRAIN.format(extra="", exp="exp/avg").replace("tiny.yaml", "avg.yaml"), prepared)
+    assert torch.equal(load_checkpoint(ckpts / "averaged.pt")["model"][name], averaged["model"][name])
+    for path in (ckpts / "averaged.pt", prepared / "exp/avg/.done"):
+        path.unlink()
+    p = run_sh(TRAIN.format(extra="", exp="exp/avg").replace("tiny.yaml", "avg.yaml"), prepared, check=False)
+    assert p.returncode == 1 and "epoch2.pt: needed to average epochs 2-3" in p.stderr, p.stderr
 
 
 def test_averaged_without_epochs_to_average_is_refused(prepared):

@@ -5,7 +5,8 @@ An experiment directory holds everything needed to rerun, resume and trust a res
 config.yaml (the resolved config), command.txt, classes.txt, history.tsv (one row per epoch),
 curves.png, checkpoints/last.pt (end of the latest finished epoch), checkpoints/best.pt (the best
 epoch on the dev metric, when there is a dev set), checkpoints/averaged.pt (the mean of the last
-epochs' weights, with average_last), and .done, the record of what the model was made from.
+epochs' weights, with average_last; the per-epoch copies it is made from are removed once it is
+written), and .done, the record of what the model was made from.
 
 Resumption is exact: batches and dropout of epoch e depend only on (seed, e), and last.pt holds
 the model, optimizer, scheduler (and gradient scaler) state at the end of an epoch, so a run
@@ -538,11 +539,8 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
     if not main_process:
         return best
     if cfg.average_last > 0:
-        epochs = range(cfg.epochs - cfg.average_last + 1, cfg.epochs + 1)
-        states = [load_checkpoint(ckpt_dir / f"epoch{e}.pt")["model"] for e in epochs]
-        save_checkpoint(ckpt_dir / "averaged.pt", {"model": average_state_dicts(states), "epochs": list(epochs),
-                                                   "config": to_dict(cfg), "classes": classes})
-        logger.info("averaged the weights of epochs %d-%d into %s", epochs[0], epochs[-1], ckpt_dir / "averaged.pt")
+        _average_last_epochs(ckpt_dir, list(range(cfg.epochs - cfg.average_last + 1, cfg.epochs + 1)),
+                             {"config": to_dict(cfg), "classes": classes})
     if history:
         _plot_curves(history, exp_dir / "curves.png")
     if hasattr(core.backbone, "layer_weights"):  # which upstream layers the model listens to
@@ -558,6 +556,25 @@ def run(rank: int, world_size: int, cfg: TrainConfig, train_dir: Path, dev_dir: 
                     {**train_labels(cfg, train_dir, dev_dir, graph_dir), "dev": made["options"]["dev"]},
                     best_epoch=best["epoch"], **(extra or {}))
     return best
+
+
+def _average_last_epochs(ckpt_dir: Path, epochs: list[int], record: dict) -> None:
+    """checkpoints/averaged.pt from the epoch<e>.pt of `epochs`, which are then removed: averaged.pt
+    is all they were kept for, and five copies of the weights per model fill a disk over a grid of
+    folds and seeds. A run resumed after they were removed (killed before its .done) keeps the
+    averaged.pt it wrote."""
+    averaged_path = ckpt_dir / "averaged.pt"
+    epoch_paths = [ckpt_dir / f"epoch{e}.pt" for e in epochs]
+    if all(path.is_file() for path in epoch_paths):
+        states = [load_checkpoint(path)["model"] for path in epoch_paths]
+        save_checkpoint(averaged_path, {"model": average_state_dicts(states), "epochs": epochs, **record})
+        logger.info("averaged the weights of epochs %d-%d into %s", epochs[0], epochs[-1], averaged_path)
+    elif not (averaged_path.is_file() and load_checkpoint(averaged_path).get("epochs") == epochs):
+        missing = next(path for path in epoch_paths if not path.is_file())
+        raise FileNotFoundError(f"{missing}: needed to average epochs {epochs[0]}-{epochs[-1]}, and there is "
+                                f"no averaged.pt of them; train again with --resume false")
+    for path in epoch_paths:
+        path.unlink(missing_ok=True)
 
 
 def feature_dim(data_dir: Path) -> int:
