@@ -9,6 +9,7 @@
 #                    so front-ends live side by side)                            -> data/all/feats.scp
 #   2 normalization  steps/compute_cmvn.sh (per speaker; global per fold), folds re-cut -> cmvn.scp
 #   3 graph          steps/build_graph.sh on each fold's TRAINING set          -> exp/graph_<tag>/fold<k>
+#                    (a confusion graph: first an SVM's inner folds on that set -> exp/confusion_svm_*/fold<k>)
 #   4 train          steps/train_splits.sh: every variant, seed and fold       -> exp/<variant>_<tag>_seed<s>/fold<k>
 #   5 score          steps/score_splits.sh, pooled over folds                  -> scores, RESULTS.md, table
 #   6 package        steps/package.sh: one trained model as a self-contained directory for emogcn-predict
@@ -238,15 +239,29 @@ for k in $folds; do split_names+=("fold$k"); done
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   graph_opts=(--config "$graph_config")
   [ -z "$word_vectors" ] || graph_opts+=(--word-vectors "$word_vectors")
+  # A confusion graph with no confusion_from of its own: the first model is an SVM over these
+  # functionals, its confusions those of its inner folds on the graph's own training speakers.
+  first_model=
+  if [ "$(python -m emogcn.bin.build_graph --config "$graph_config" --query method)" = confusion ] &&
+     [ -z "$(python -m emogcn.bin.build_graph --config "$graph_config" --query confusion_from)" ]; then
+    functionals "$feat_config" || die "$graph_config: the confusion graph's first model is an SVM over functionals; $feat_config has none (give confusion_from)"
+    first_model=$exp/confusion_svm$log_suffix${cmvn:+_$cmvn}_$graph_set
+  fi
   for k in $folds; do
     if [ "$pseudo_dims" = true ]; then  # a copy of the labels' set: remade each time, the same content and id
       for t in $pd_sets; do
         python -m emogcn.bin.pseudo_dims --force conf/circumplex.yaml "$data/folds/fold$k/$t" "$data/folds/fold$k/${t}_pd"
       done
     fi
-    log "stage 3: label graph of fold $k -> $graph_dir/fold$k"
-    steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
-      "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k" &
+    log "stage 3: label graph of fold $k -> $graph_dir/fold$k${first_model:+ (confusions of $first_model/fold$k)}"
+    if [ -n "$first_model" ]; then
+      { steps/train_svm.sh --cmd "$train_cmd" ${cmvn:+--cmvn "$cmvn"} "$data/folds/fold$k/$graph_set" "$first_model/fold$k" &&
+        steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" --confusion-from "$first_model/fold$k/inner/predictions.tsv" \
+          "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k"; } &
+    else
+      steps/build_graph.sh --cmd "$train_cmd" "${graph_opts[@]}" \
+        "$data/folds/fold$k/$graph_set" "$graph_dir/fold$k" &
+    fi
     pool_throttle "$train_nj"  # the folds' graphs are independent: --train-nj at once
   done
   pool_drain

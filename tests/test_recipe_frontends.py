@@ -13,6 +13,7 @@ import yaml
 
 from conftest import link_recipe_dir, run_sh
 from emogcn.data import datadir as dd
+from emogcn.graph.sources import confusion_similarity
 from emogcn.models.build import build_model
 from emogcn.models.layer_sum import LayerWeightedBackbone
 from test_frontends import TINY_WAV2VEC2
@@ -99,6 +100,39 @@ def test_noise_and_reverberation_copies_join_the_training_sets_only(recipe):
         assert not any(u.startswith(("noise", "reverb")) for u in dd.read_map(data / f"folds/fold1/{name}/utt2spk"))
     p = run_sh("steps/run_corpus.sh --stage 1 --stop-stage 1 --feat-tag aug2 --augment 'hiss3'", recipe, check=False)
     assert p.returncode == 1 and "--augment 'hiss3': expected noise<SNR dB> (noise10) or reverb<RT60 s>" in p.stderr
+
+def test_confusion_graph_from_an_svm_on_the_training_speakers(recipe):
+    """--graph-config conf/graph_confusion.yaml: stage 3 trains an SVM on each fold's graph set, and the
+    graph's class-class edges are its inner folds' confusions on those speakers, no one else's."""
+    opts = ("--feat-config conf/egemaps.yaml --feat-tag confusion --augment none --fusion none --dev none --folds 1 "
+            "--graph-config conf/graph_confusion.yaml --graph-tag confusion")
+    run_sh(f"steps/run_corpus.sh --stage 1 --stop-stage 3 --nj 2 {opts}", recipe)
+    train = recipe / "data/confusion/folds/fold1/train_dev"
+    first = recipe / "exp/confusion_svm_confusion_train_dev/fold1"
+    tsv = first / "inner/predictions.tsv"
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()[1:]]
+    utt2emo = dd.read_map(train / "utt2emo")
+    assert {r[0]: r[1] for r in rows} == utt2emo  # every training utterance, no test one
+    assert not (first / "scores").exists()  # the first model predicts nothing else
+    graph_dir = recipe / "exp/graph_confusion_confusion_train_dev/fold1"
+    graph = yaml.safe_load((graph_dir / "graph.yaml").read_text())
+    assert graph["method"] == "confusion" and graph["config"]["confusion_from"] == str(tsv.relative_to(recipe))
+    # the class-class block is the symmetrised confusion matrix of those predictions
+    classes = graph["classes"]
+    counts = np.zeros((len(classes), len(classes)))
+    for _, ref, hyp, *_ in rows:
+        counts[classes.index(ref), classes.index(hyp)] += 1
+    expected = confusion_similarity(counts)
+    corr = np.load(graph_dir / "correlation.npy", allow_pickle=False)
+    np.testing.assert_allclose(corr[:len(classes), :len(classes)], expected, atol=1e-6)
+    # again: the SVM and the graph are kept
+    p = run_sh(f"steps/run_corpus.sh --stage 3 --stop-stage 3 {opts}", recipe)
+    assert "already built" in p.stderr and "SVM" not in p.stderr, p.stderr
+    # a frame front-end has no functionals for the first model: one line, before any work
+    p = run_sh("steps/run_corpus.sh --stage 3 --stop-stage 3 --feat-config conf/fbank.yaml --augment none --folds 1 "
+               "--graph-config conf/graph_confusion.yaml --graph-tag confusion2", recipe, check=False)
+    assert p.returncode == 1 and "first model is an SVM over functionals" in p.stderr, p.stderr
+
 
 def test_ssl_layers_trained_with_a_learned_layer_sum(recipe):
     run_sh("steps/run_corpus.sh --stage 1 --nj 2 --feat-config tiny_ssl.yaml --augment none --feat-tag tiny_ssl --train-config ./ssl.yaml "

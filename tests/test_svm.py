@@ -15,9 +15,11 @@ from conftest import run_sh
 from emogcn.bin import compute_cmvn, train_svm as train_svm_bin
 from emogcn.classic import experiment
 from emogcn.classic.config import SvmConfig, check_config, load_svm_config
+from emogcn.classic.data import combine, load_data_dir, load_functionals
 from emogcn.classic.kernels import GramCache, GridPoint, class_scores, cross_kernel, fit_svc, resolve_gamma
 from emogcn.classic.selection import choose, inner_folds, make_grid
 from emogcn.config import ConfigError
+from emogcn.data.cmvn import Cmvn
 from emogcn.data.datadir import spk2utt_from_utt2spk, write_map
 from emogcn.scoring.metrics import classification_metrics
 from emogcn.scoring.report import read_classes, read_predictions, score_predictions
@@ -244,6 +246,35 @@ def test_predictions_read_back_and_scored(tmp_path):
     assert metrics["UA"] == classification_metrics(preds.refs, preds.hyps, classes)["UA"]
     assert metrics["num_utts"] == len(utt2emo)
     assert set(metrics["per_corpus"]) == {"synth"} and set(metrics["per_lang"]) == {"de"}
+
+
+def test_inner_predictions_are_each_speaker_predicted_without_them(tmp_path):
+    """exp-dir/inner/predictions.tsv (a confusion graph's source): every training utterance, predicted
+    by the chosen setting fitted on the other speakers; pooled, their UA is the chosen inner UA."""
+    sets = _corpus(tmp_path, offset_scale=6.0, seed=2)
+    cfg = check_config(SvmConfig(c_values=[0.01, 1.0], kernels=["linear"], cmvn="none"))  # offsets left in: errors
+    summary = _run(tmp_path / "exp", sets, cfg)
+    path = tmp_path / "exp" / experiment.INNER_PREDICTIONS
+    lines = [line.split("\t") for line in path.read_text().splitlines()]
+    assert lines[0] == ["utt", "reference", "hypothesis", "corpus", "lang"]
+    hyp = {utt: h for utt, _, h, *_ in lines[1:]}
+    utt2emo = {}
+    for d in (sets["train"], sets["dev"]):  # the training set is train and dev combined
+        utt2emo.update(dict(line.split() for line in (d / "utt2emo").read_text().splitlines()))
+    assert sorted(hyp) == sorted(utt2emo) and all(ref == utt2emo[utt] for utt, ref, *_ in lines[1:])
+    refs = sorted(utt2emo)
+    ua = classification_metrics([utt2emo[u] for u in refs], [hyp[u] for u in refs], CLASSES)["UA"]
+    assert 0.0 < ua < 1.0 and ua == pytest.approx(summary["chosen"]["inner_ua"], abs=1e-6)  # svm.yaml rounds
+    # one speaker again by hand: the chosen setting fitted on every other training speaker
+    train = combine([load_functionals(load_data_dir(d), CLASSES, Cmvn.from_data_dir(d, "none"))
+                     for d in (sets["train"], sets["dev"])])
+    rows = np.flatnonzero(np.asarray(train.speakers) == "s03")
+    fit_rows = np.setdiff1d(np.arange(len(train)), rows)
+    point = GridPoint("linear", summary["chosen"]["C"])
+    svc = fit_svc(cross_kernel(point, train.features[fit_rows], train.features[fit_rows], None),
+                  train.labels[fit_rows], point.C, cfg.class_weight, cfg.tol)
+    by_hand = class_scores(svc, cross_kernel(point, train.features[rows], train.features[fit_rows], None), 3).argmax(1)
+    assert [hyp[train.utts[r]] for r in rows] == [CLASSES[c] for c in by_hand]
 
 
 def test_test_labels_outside_the_classes_are_dropped_and_counted(tmp_path):

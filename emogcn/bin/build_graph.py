@@ -3,6 +3,7 @@
     python -m emogcn.bin.build_graph [--config conf/graph.yaml] [--word-vectors PATH | --word-vectors "en=F de=F ..."]
         [--method auto|correlation|prior|embedding|identity|circumplex|votes|confusion]
         [--confusion-from predictions.tsv] <train-data-dir> <graph-dir>
+    python -m emogcn.bin.build_graph [--config conf/graph.yaml] --query KEY
 
 Options given here override the config file. Each failure is one line on stderr, exit status 1.
 
@@ -36,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confusion-from", help="method confusion: predictions.tsv of a first model on "
                         "training-speaker data (overrides the config's confusion_from)")
     parser.add_argument("--check-only", action="store_true", help="exit 0 if built as asked, 3 if it must be built")
+    parser.add_argument("--query", metavar="KEY", help="print the config's value of KEY (empty for null) and "
+                        "exit; no data directories (recipes: which graph stage 3 builds)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
-    parser.add_argument("train_data", help="training data directory (utt2emo, optional utt2va)")
-    parser.add_argument("graph_dir", help="output directory")
+    parser.add_argument("train_data", nargs="?", help="training data directory (utt2emo, optional utt2va)")
+    parser.add_argument("graph_dir", nargs="?", help="output directory")
     args = parser.parse_args(argv)
+    if (args.train_data is None or args.graph_dir is None) and args.query is None:
+        parser.error("the following arguments are required: train_data, graph_dir")
     setup_logging(args.verbose)
 
     overrides = {}
@@ -55,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m emogcn.bin.build_graph " + " ".join(shlex.quote(a) for a in given)
     try:
         cfg = load_config(GraphConfig, args.config, overrides)
+        if args.query is not None:
+            if not hasattr(cfg, args.query):
+                raise ValueError(f"{args.config or 'the built-in defaults'}: no key '{args.query}' in a graph config")
+            value = getattr(cfg, args.query)
+            print("" if value is None else value)
+            return 0
         graph_dir = Path(args.graph_dir)
         status = pv.check(graph_dir / DONE, graph_made_from(args.train_data, cfg), what=f"graph {graph_dir}",
                           ways=f"use another graph tag (--graph-tag), or remove {graph_dir} to build it again")

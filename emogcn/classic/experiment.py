@@ -4,6 +4,10 @@
     exp-dir/scores/<set>/predictions.tsv     what emogcn/inference/infer.py writes for a network: utt,
                                              reference, hypothesis, p_<class>..., then corpus and
                                              lang where the data has utt2corpus / utt2lang
+    exp-dir/inner/predictions.tsv            the training utterances, each predicted by the chosen
+                                             setting fitted without its speaker (the inner fold that
+                                             held it out): utt, reference, hypothesis; what a
+                                             confusion graph is built from
     exp-dir/svm.yaml                         what it was made from (config, inputs), the normalisation, the
                                              inner folds' speakers, every grid point's inner-CV UA,
                                              the chosen setting
@@ -49,6 +53,8 @@ from emogcn.scoring.report import read_classes
 
 logger = get_logger(__name__)
 
+INNER_PREDICTIONS = "inner/predictions.tsv"
+
 NORMALISATION = {
     "speaker": "per-speaker mean and variance normalisation, each set with its own cmvn.scp (uses the test "
                "speakers' unlabelled features)",
@@ -78,14 +84,16 @@ def _finished(exp_dir: Path, made: dict) -> bool:
     return status.done
 
 
-def write_predictions(path: Path, data: FunctionalSet, probs: np.ndarray) -> None:
-    """predictions.tsv in emogcn/inference/infer.py's layout (p_ to 6 decimals, rows sorted by utt)."""
+def write_predictions(path: Path, data: FunctionalSet, hyps: np.ndarray, probs: np.ndarray | None = None) -> None:
+    """predictions.tsv in emogcn/inference/infer.py's layout (p_ to 6 decimals, rows sorted by utt);
+    without `probs`, no p_ columns (the inner folds' predictions: a hypothesis per utterance)."""
     classes = data.classes
-    header = ["utt", "reference", "hypothesis"] + [f"p_{c}" for c in classes] + list(data.extra)
+    header = (["utt", "reference", "hypothesis"] + ([f"p_{c}" for c in classes] if probs is not None else [])
+              + list(data.extra))
     rows = []
     for i, utt in enumerate(data.utts):
-        p = probs[i]
-        rows.append([utt, classes[data.labels[i]], classes[int(p.argmax())]] + [f"{v:.6f}" for v in p.tolist()]
+        scores = [f"{v:.6f}" for v in probs[i].tolist()] if probs is not None else []
+        rows.append([utt, classes[data.labels[i]], classes[int(hyps[i])]] + scores
                     + [data.extra[col][i] for col in data.extra])
     rows.sort(key=lambda r: r[0])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +201,7 @@ def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[s
         probs = softmax(class_scores(svc, cross_kernel(best, t.features, train.features, gamma), len(classes)))
         path = exp_dir / "scores" / name / "predictions.tsv"
         (path.parent / ".done").unlink(missing_ok=True)
-        write_predictions(path, t, probs)
+        write_predictions(path, t, probs.argmax(axis=1), probs)
         pv.write_marker(path.parent / ".done", "score", pv.made_from(inputs={"model": model_digest, "data": pv.data_id(dict(tests)[name])}),
                         {**labels, "test": name})
         correct = float(np.mean(probs.argmax(axis=1) == t.labels))
@@ -201,6 +209,9 @@ def train_svm(exp_dir: Path, train_dirs: Sequence[Path], tests: Sequence[tuple[s
                     path, sum(t.dropped.values()), 100 * correct)
         results[name] = {"dir": t.sources[0], "num_utts": len(t), "dropped": dict(t.dropped),
                          "predictions": str(path)}
+    # What a confusion graph is built from (graph/sources.py): every training utterance predicted by
+    # the chosen setting fitted without its speaker.
+    write_predictions(exp_dir / INNER_PREDICTIONS, train, selection.inner_hyps)
     summary = _summary(made, cfg, train, selection, svc, gamma, results, global_source)
     write_text(exp_dir / "classes.txt", "".join(c + "\n" for c in classes))
     write_text(exp_dir / "svm.yaml", yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))

@@ -43,6 +43,8 @@ class Selection:
     inner_ua: list[float]  # per grid point
     chosen: int  # index into grid
     seconds: float
+    inner_hyps: np.ndarray  # the chosen point's class index for every training row, from the fold that held it out
+
 
     @property
     def best(self) -> GridPoint:
@@ -126,7 +128,7 @@ def select_model(train: FunctionalSet, cfg: SvmConfig) -> Selection:
     chosen = choose(inner_ua)
     for point, ua in zip(grid, inner_ua):
         logger.info("inner CV %-28s UA %.2f", point.describe(), 100 * ua)
-    selection = Selection(scheme, folds, grid, inner_ua, chosen, time.time() - t0)
+    selection = Selection(scheme, folds, grid, inner_ua, chosen, time.time() - t0, hyps[chosen])
     logger.info("chose %s (inner UA %.2f) by %s over %d training speakers in %d fold(s), %.1f s",
                 selection.best.describe(), 100 * inner_ua[chosen], scheme, len(set(train.speakers)), len(folds),
                 selection.seconds)
