@@ -150,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if world_size > 1 and torch.distributed.is_initialized():
+            # The processes leave together: one that tears its group down while rank 0 still writes the
+            # averaged weights and .done can abort in gloo's threads, and torchrun then kills rank 0.
+            try:
+                torch.distributed.barrier()
+            except RuntimeError:  # a peer already gone (it failed): nothing to wait for
+                pass
             torch.distributed.destroy_process_group()
     return 0
 
