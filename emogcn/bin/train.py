@@ -150,15 +150,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if world_size > 1 and torch.distributed.is_initialized():
-            # The processes leave together: one that tears its group down while rank 0 still writes the
-            # averaged weights and .done can abort in gloo's threads, and torchrun then kills rank 0.
+            # The processes leave together, once rank 0 has written the averaged weights and .done.
             try:
                 torch.distributed.barrier()
             except RuntimeError:  # a peer already gone (it failed): nothing to wait for
                 pass
-            torch.distributed.destroy_process_group()
     return 0
 
 
+def _leave(code: int) -> None:
+    """Ends a torchrun worker without tearing its process group down. Under load, gloo's teardown
+    (destroy_process_group, or the interpreter's finalisation) now and then aborts a worker with
+    "terminate called without an active exception" after the training is complete, and torchrun then
+    kills the other worker, rank 0 included, and fails the job. After the barrier above there is
+    nothing left to send, so the worker flushes its output and exits at once."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _leave(code)
+    sys.exit(code)
