@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.num_threads)
     selection = args.dev_dir if args.dev_dir in ("none", "inner") else None
     dev_dir = None if selection else Path(args.dev_dir)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = _world_size()
     rank = int(os.environ.get("RANK", "0"))
     if world_size > 1:
         _die_with_launcher()
@@ -158,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _world_size() -> int:
+    """Processes in the training: torchrun's WORLD_SIZE, 1 when started alone."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def _leave(code: int) -> None:
     """Ends a torchrun worker without tearing its process group down. Under load, gloo's teardown
     (destroy_process_group, or the interpreter's finalisation) now and then aborts a worker with
@@ -172,6 +177,6 @@ def _leave(code: int) -> None:
 
 if __name__ == "__main__":
     code = main()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if _world_size() > 1:
         _leave(code)
     sys.exit(code)
