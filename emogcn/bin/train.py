@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     import torch
 
+    from emogcn.training.heap import keep_freed_memory
+
+    keep_freed_memory()  # a CPU step otherwise pays the kernel for its weight-sized buffers again
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
     selection = args.dev_dir if args.dev_dir in ("none", "inner") else None
