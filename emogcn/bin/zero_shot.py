@@ -32,8 +32,10 @@ def _run(args) -> dict:
     from emogcn.inference.infer import infer
     from emogcn.scoring.zero_shot import score_zero_shot
     from emogcn.training.config import TrainConfig
+    from emogcn.training.heap import keep_freed_memory
     from emogcn.training.trainer import train
 
+    keep_freed_memory()  # trains in this process, as emogcn.bin.train does
     work = Path(args.work_dir)
     cfg = load_config(TrainConfig, args.train_config, {"epochs": args.epochs} if args.epochs else None)
     cfg.average_last = min(cfg.average_last, cfg.epochs)  # a quick run averages what there is, as bin/train does
