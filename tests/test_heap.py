@@ -1,5 +1,5 @@
-"""emogcn.training.heap: with the thresholds raised, a loop that frees and allocates a weight-sized
-buffer (what a CPU training step does) stops taking fresh pages from the kernel every time."""
+"""emogcn.training.heap: with the thresholds raised, a loop that frees and allocates weight-sized
+buffers (what a CPU training step does) stops taking fresh pages from the kernel every time."""
 import platform
 import subprocess
 import sys
