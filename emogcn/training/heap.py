@@ -4,8 +4,9 @@ glibc serves blocks above its mmap threshold (128 KiB, raised dynamically only u
 block freed so far) with a fresh mmap and gives them back with munmap, and it trims the top of the
 heap once more than 128 KiB is free there. A CPU training step allocates and frees weight-sized
 tensors (an MLP over 6,373 ComParE functionals: 13 MB gradients and Adam buffers) every step, so each
-step paid for zeroed pages from the kernel: on EmoDB with the copies an epoch took 3.6 s, 40 % of it
-in the kernel, and 1.6 s with the two thresholds below (the same losses to the digit).
+step paid for zeroed pages from the kernel: on EmoDB with the copies an epoch took 3.2-3.6 s (13.8 s
+of a 10-epoch run's 36.5 s of CPU in the kernel), and 1.5-1.9 s with the two thresholds below (the
+same losses to the digit).
 benchmarks/README.md has the measurement.
 """
 from __future__ import annotations
